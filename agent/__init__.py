@@ -1,0 +1,1 @@
+"""The real-time voice pipeline: STT, dialog, TTS, transports and the call runner."""

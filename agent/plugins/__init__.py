@@ -1,0 +1,1 @@
+"""livekit-agents plugins backed by offline models (faster-whisper, Piper, espeak-ng)."""

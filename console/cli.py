@@ -1,0 +1,77 @@
+"""The `permanence` command line: the composition root of every Permanence process started from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="permanence",
+    help="Permanence — accueil téléphonique hybride IA + humain pour cabinets médicaux.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+bench_app = typer.Typer(help="Benchmarks: print latency figures measured on this machine.")
+app.add_typer(bench_app, name="bench")
+
+HostOption = Annotated[str | None, typer.Option("--host", help="Interface to bind (default 127.0.0.1).")]
+PortOption = Annotated[int | None, typer.Option("--port", help="Port to listen on (default 8000).")]
+
+
+def _not_built(what: str) -> None:
+    typer.echo(f"`permanence {what}` is not built yet.", err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def serve(host: HostOption = None, port: PortOption = None) -> None:
+    """Serve the console, the call gateway and the agent sessions (no seeding)."""
+    from console.serve import run_server
+
+    run_server(host=host, port=port, seed_demo=False)
+
+
+@app.command()
+def demo(host: HostOption = None, port: PortOption = None) -> None:
+    """Seed the demo group practice (idempotent), then serve it."""
+    from console.serve import run_server
+
+    run_server(host=host, port=port, seed_demo=True)
+
+
+@app.command()
+def triage(
+    text: Annotated[str | None, typer.Argument(help="One caller utterance.")] = None,
+    jsonl: Annotated[str | None, typer.Option("--jsonl", help="JSON lines {id, text}; '-' for stdin.")] = None,
+    thresholds: Annotated[
+        Path | None, typer.Option("--thresholds", help="A draft thresholds file (YAML or JSON) to evaluate.")
+    ] = None,
+) -> None:
+    """Triage and intent of caller utterances, without audio."""
+    _not_built("triage")
+
+
+@app.command()
+def call(
+    say: Annotated[list[str] | None, typer.Option("--say", help="A caller turn, as text.")] = None,
+    audio: Annotated[list[Path] | None, typer.Option("--audio", help="A caller turn, as a WAV file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    out_audio: Annotated[Path | None, typer.Option("--out-audio", help="Write the agent's audio.")] = None,
+    demo_db: Annotated[bool, typer.Option("--demo", help="Run on a fresh copy of the demo practice.")] = False,
+    caller: Annotated[str | None, typer.Option("--caller", help="Caller ID.")] = None,
+) -> None:
+    """One simulated phone call through the real voice pipeline."""
+    _not_built("call")
+
+
+@bench_app.callback(invoke_without_command=True)
+def bench(ctx: typer.Context) -> None:
+    """Voice pipeline latency and concurrency (sub-commands benchmark single components)."""
+    if ctx.invoked_subcommand is None:
+        _not_built("bench (voice pipeline)")
+
+
+def main() -> None:
+    app()

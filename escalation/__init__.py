@@ -1,0 +1,1 @@
+"""Triage protocol engine, escalation triggers, summaries and the human queue."""

@@ -1,0 +1,1 @@
+"""Shared kernel: domain model, database, calendar service and practice directory."""
