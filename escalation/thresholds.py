@@ -131,13 +131,48 @@ class InvalidThresholds(ValueError):
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
 
 
+_FRENCH_MESSAGES: dict[str, str] = {
+    "greater_than_equal": "doit être supérieur ou égal à {ge}",
+    "less_than_equal": "doit être inférieur ou égal à {le}",
+    "greater_than": "doit être strictement supérieur à {gt}",
+    "less_than": "doit être strictement inférieur à {lt}",
+    "extra_forbidden": "réglage inconnu (vérifiez l'orthographe du nom)",
+    "literal_error": "valeur non autorisée ; valeurs possibles : {expected}",
+    "int_parsing": "doit être un nombre entier",
+    "int_type": "doit être un nombre entier",
+    "int_from_float": "doit être un nombre entier (sans décimales)",
+    "float_parsing": "doit être un nombre",
+    "float_type": "doit être un nombre",
+    "bool_parsing": "doit valoir oui ou non (true / false)",
+    "bool_type": "doit valoir oui ou non (true / false)",
+    "model_type": "doit être un groupe de réglages (clé : valeur)",
+    "model_attributes_type": "doit être un groupe de réglages (clé : valeur)",
+    "dict_type": "doit être un groupe de réglages (clé : valeur)",
+    "missing": "réglage obligatoire manquant",
+}
+
+
+def _french_message(err: Any) -> str:
+    """A plain-French message for one pydantic error (its English text when the type is unknown)."""
+    ctx = err.get("ctx") or {}
+    if err["type"] == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    template = _FRENCH_MESSAGES.get(err["type"])
+    if template is None:
+        return str(err["msg"])
+    try:
+        return template.format(**ctx).replace("' or '", "', '")
+    except (KeyError, IndexError):
+        return template
+
+
 def parse_thresholds(values: dict[str, Any]) -> Thresholds:
     """Validate a (possibly partial) configuration; defaults fill what is missing."""
     try:
         return Thresholds.model_validate(values)
     except ValidationError as exc:
         raise InvalidThresholds(
-            [{"field": ".".join(str(p) for p in err["loc"]) or "(racine)", "message": err["msg"]}
+            [{"field": ".".join(str(p) for p in err["loc"]) or "(racine)", "message": _french_message(err)}
              for err in exc.errors()]
         ) from exc
 
