@@ -1,0 +1,1 @@
+"""JSON API routes of the console (documented in OpenAPI at /docs)."""

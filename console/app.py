@@ -1,0 +1,27 @@
+"""The console's FastAPI application factory (the web app for secretaries and managers)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from redis import Redis
+from sqlalchemy.engine import Engine
+
+from console.api import health, practices
+from console.pages import router as pages_router
+from practice.settings import Settings
+
+
+def create_app(*, settings: Settings, engine: Engine, redis: Redis) -> FastAPI:
+    """Build the app around the clients the composition root created."""
+    app = FastAPI(
+        title="Permanence",
+        summary="Accueil téléphonique hybride IA + humain pour cabinets médicaux",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.redis = redis
+    app.include_router(health.router)
+    app.include_router(practices.router)
+    app.include_router(pages_router)
+    return app
