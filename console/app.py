@@ -7,6 +7,7 @@ from redis import Redis
 from sqlalchemy.engine import Engine
 
 from console.api import health, practices
+from console.docs import mount_offline_docs
 from console.pages import router as pages_router
 from practice.settings import Settings
 
@@ -17,7 +18,10 @@ def create_app(*, settings: Settings, engine: Engine, redis: Redis) -> FastAPI:
         title="Permanence",
         summary="Accueil téléphonique hybride IA + humain pour cabinets médicaux",
         version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_offline_docs(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.redis = redis
