@@ -295,6 +295,8 @@ class Ticket(SQLModel, table=True):
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     caller_number: str = Field(default="", max_length=20)
     practitioner_id: int | None = Field(default=None, foreign_key="practitioner.id")
+    preferred_user_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sla_breached: bool = False
     claimed_by: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utc_now, index=True)
     claimed_at: datetime | None = None
@@ -352,7 +354,17 @@ class ThresholdConfig(SQLModel, table=True):
     """One version of a practice's escalation thresholds (draft → active → archived)."""
 
     __tablename__ = "threshold_config"
-    __table_args__ = (sa.UniqueConstraint("practice_id", "version", name="uq_threshold_version"),)
+    __table_args__ = (
+        # COALESCE: the group default (practice_id NULL) gets unique versions and one active row too.
+        sa.Index("uq_threshold_version", sa.text("coalesce(practice_id, 0)"), "version", unique=True),
+        sa.Index(
+            "uq_threshold_one_active",
+            sa.text("coalesce(practice_id, 0)"),
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int | None = Field(default=None, foreign_key="practice.id", index=True)
     version: int
@@ -372,6 +384,7 @@ class AuditLog(SQLModel, table=True):
     at: datetime = Field(default_factory=utc_now, index=True)
     actor_user_id: int | None = Field(default=None, foreign_key="user.id")
     actor: str = Field(default="", max_length=80)
+    practice_id: int | None = Field(default=None, foreign_key="practice.id", index=True)
     action: str = Field(max_length=40)
     entity: str = Field(max_length=40)
     entity_id: str = Field(default="", max_length=64)

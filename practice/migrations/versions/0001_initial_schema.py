@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 14:45:07.493048
+Create Date: 2026-11-24 14:55:14.121437
 """
 from alembic import op
 import sqlalchemy as sa
@@ -71,15 +71,18 @@ def upgrade() -> None:
     sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('actor_user_id', sa.Integer(), nullable=True),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=True),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('entity', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('entity_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['actor_user_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_log_practice_id'), ['practice_id'], unique=False)
 
     op.create_table('call',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -153,11 +156,15 @@ def upgrade() -> None:
     sa.Column('activated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['created_by'], ['user.id'], ),
     sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('practice_id', 'version', name='uq_threshold_version')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('threshold_config', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_threshold_config_practice_id'), ['practice_id'], unique=False)
+    # Expression indexes: autogenerate cannot see them, so they are written by hand (see ThresholdConfig).
+    op.create_index('uq_threshold_version', 'threshold_config', [sa.text('coalesce(practice_id, 0)'), 'version'],
+                    unique=True)
+    op.create_index('uq_threshold_one_active', 'threshold_config', [sa.text('coalesce(practice_id, 0)')], unique=True,
+                    sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
 
     op.create_table('user_practice',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -215,6 +222,8 @@ def upgrade() -> None:
     sa.Column('summary', sa.JSON(), nullable=False),
     sa.Column('caller_number', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('practitioner_id', sa.Integer(), nullable=True),
+    sa.Column('preferred_user_ids', sa.JSON(), nullable=False),
+    sa.Column('sla_breached', sa.Boolean(), nullable=False),
     sa.Column('claimed_by', sa.Integer(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('claimed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -332,6 +341,8 @@ def downgrade() -> None:
 
     op.drop_table('availability_exception')
     op.drop_table('user_practice')
+    op.drop_index('uq_threshold_one_active', table_name='threshold_config')
+    op.drop_index('uq_threshold_version', table_name='threshold_config')
     with op.batch_alter_table('threshold_config', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_threshold_config_practice_id'))
 
@@ -355,6 +366,7 @@ def downgrade() -> None:
 
     op.drop_table('call')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_log_practice_id'))
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
 
     op.drop_table('audit_log')
