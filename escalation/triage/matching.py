@@ -1,0 +1,136 @@
+"""ASR-tolerant matching of protocol phrases against caller tokens (exact, fuzzy, phonetic, prefix)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from escalation.triage.normalise import fold, tokenise
+from escalation.triage.phonetic import phonetic_key
+
+MIN_FUZZY_LEN = 5
+"""Words shorter than this must match exactly: fuzzy matching of short words invents findings."""
+MIN_PHONETIC_KEY = 4
+_CACHE_LIMIT = 20000
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word of a pattern: its folded text, and whether it is a prefix ("respir*")."""
+
+    text: str
+    prefix: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.text + "*" if self.prefix else self.text
+
+
+Phrase = tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Tokens [first, last] of the caller's text that matched one phrase."""
+
+    first: int
+    last: int
+
+
+def parse_phrase(raw: str) -> Phrase:
+    """A pattern string ("douleur poitrine", "respir*", "n'arrive pas") as folded terms."""
+    terms: list[Term] = []
+    for chunk in raw.split():
+        is_prefix = chunk.endswith("*")
+        words = [tok.norm for tok in tokenise(chunk.rstrip("*"))]
+        terms.extend(Term(word) for word in words[:-1])
+        if words:
+            terms.append(Term(words[-1], prefix=is_prefix))
+    return tuple(terms)
+
+
+class TermMatcher:
+    """Which pattern terms each caller word stands for, at a given fuzzy score (70–100)."""
+
+    def __init__(self, terms: Iterable[Term], min_score: int) -> None:
+        self.min_score = min_score
+        unique = set(terms)
+        self._exact = {t.text for t in unique if not t.prefix}
+        self._long = sorted(t for t in self._exact if len(t) >= MIN_FUZZY_LEN)
+        self._prefixes = sorted({t.text for t in unique if t.prefix})
+        self._phonetic: dict[str, set[str]] = {}
+        for word in self._long:
+            key = phonetic_key(word)
+            if len(key) >= MIN_PHONETIC_KEY:
+                self._phonetic.setdefault(key, set()).add(word)
+        self._cache: dict[str, frozenset[str]] = {}
+
+    def keys_for(self, word: str) -> frozenset[str]:
+        """The term keys (e.g. "poitrine", "respir*") that this caller word matches."""
+        cached = self._cache.get(word)
+        if cached is None:
+            cached = frozenset(self._compute(word))
+            if len(self._cache) < _CACHE_LIMIT:
+                self._cache[word] = cached
+        return cached
+
+    def _compute(self, word: str) -> set[str]:
+        keys: set[str] = {word} if word in self._exact else set()
+        keys.update(p + "*" for p in self._prefixes if self._prefix_matches(word, p))
+        if len(word) < MIN_FUZZY_LEN or self.min_score >= 100:
+            return keys
+        keys.update(self._fuzzy(word))
+        keys.update(self._phonetic.get(phonetic_key(word), ()))
+        return keys
+
+    def _fuzzy(self, word: str) -> list[str]:
+        hits = process.extract(word, self._long, scorer=fuzz.ratio, score_cutoff=self.min_score, limit=None)
+        return [hit[0] for hit in hits]
+
+    def _prefix_matches(self, word: str, prefix: str) -> bool:
+        if word.startswith(prefix):
+            return True
+        if len(prefix) < MIN_FUZZY_LEN or self.min_score >= 100 or len(word) < len(prefix):
+            return False
+        return fuzz.ratio(word[: len(prefix)], prefix) >= self.min_score
+
+
+class TokenIndex:
+    """For one utterance: where each pattern term occurs."""
+
+    def __init__(self, words: Sequence[str], matcher: TermMatcher) -> None:
+        self.size = len(words)
+        self._positions: dict[str, list[int]] = {}
+        for pos, word in enumerate(words):
+            for key in matcher.keys_for(word):
+                self._positions.setdefault(key, []).append(pos)
+
+    def positions(self, term: Term) -> list[int]:
+        return self._positions.get(term.key, [])
+
+    def find(self, phrase: Phrase, max_gap: int) -> list[Span]:
+        """Every occurrence of the phrase, its words in order with at most max_gap words between."""
+        if not phrase:
+            return []
+        spans: list[Span] = []
+        for start in self.positions(phrase[0]):
+            end = self._extend(phrase, start, max_gap)
+            if end is not None:
+                spans.append(Span(start, end))
+        return spans
+
+    def _extend(self, phrase: Phrase, start: int, max_gap: int) -> int | None:
+        pos = start
+        for term in phrase[1:]:
+            nxt = next((p for p in self.positions(term) if pos < p <= pos + 1 + max_gap), None)
+            if nxt is None:
+                return None
+            pos = nxt
+        return pos
+
+
+def fold_phrase(raw: str) -> str:
+    """The folded display form of a pattern (for error messages and debugging)."""
+    return fold(raw)

@@ -1,0 +1,128 @@
+"""Where a finding stands: negated ("pas de fièvre"), in the past ("un AVC il y a deux ans"), or now."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from escalation.triage.normalise import Number, Token, words
+
+NEGATION_CUES = words("pas sans aucun aucune jamais ni rien no not without never nor none neither")
+_NE = words("ne n")
+_EN_NOT = words("don doesn didn isn wasn hasn haven hadn aren weren")
+_ABILITY = words(
+    "peux peut peuvent pouvait pouvais pourra arrive arrives arrivent arrivait arrivais parvient "
+    "parviens reussit reussis reussi"
+)
+_PSEUDO_AFTER = words("sur sure normal normale bien grave que seulement terrible fort forte")
+FILLERS = words(
+    "de d du des la le les l un une eu a au aux ma mon sa son ses mes ta ton tes leur vraiment trop "
+    "tout en y fait ressenti senti remarque vu present presente notion signe signes symptome symptomes "
+    "have has had any the got really much his her my their an felt noticed sign signs of having avoir get "
+    "getting feel feeling ressens ressent ressenti vraiment jamais"
+)
+_MAX_FILLERS = 4
+CLAUSE_WORDS = words("mais but et and puis ensuite maintenant now cependant however sauf except alors sinon")
+_CLAUSE_RAW = ("là", "aujourd")
+_PUNCT = re.compile(r"[.,;:!?()\[\]\n]")
+
+_DISTANT_UNITS = words("an ans annee annees mois year years month months")
+_QUANTITY = words("quelques plusieurs des few several many")
+_HISTORY_PHRASES: tuple[tuple[str, ...], ...] = (
+    ("annee", "derniere"), ("an", "dernier"), ("an", "passe"), ("annee", "passee"), ("dans", "le", "passe"),
+    ("autrefois",), ("antecedent",), ("antecedents",), ("deja", "eu"), ("deja", "fait"), ("deja", "fais"),
+    ("quand", "j", "etais"), ("quand", "il", "etait"), ("quand", "elle", "etait"), ("last", "year"),
+    ("history", "of"), ("years", "ago"), ("months", "ago"), ("weeks", "ago"), ("ancien",), ("ancienne",),
+    ("already", "had"), ("previous",), ("est", "mort"), ("est", "morte"), ("est", "decede"), ("died",),
+    ("a", "l", "epoque"), ("as", "a", "child"), ("enfant", "j"), ("jeune", "j"),
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Per-token facts of one utterance: clause number, history clauses, and negation cue positions."""
+
+    clause: tuple[int, ...]
+    history_clauses: frozenset[int]
+    cues: frozenset[int]
+
+    def negated(self, first: int, words_: list[str]) -> bool:
+        """A negation cue precedes the span within its clause, with only filler words between."""
+        pos, fillers = first - 1, 0
+        while pos >= 0 and self.clause[pos] == self.clause[first]:
+            if pos in self.cues:
+                return True
+            if words_[pos] not in FILLERS or fillers >= _MAX_FILLERS:
+                return False
+            pos, fillers = pos - 1, fillers + 1
+        return False
+
+    def historical(self, first: int) -> bool:
+        """The span sits in a clause that speaks of the distant past ("il y a deux ans", "en 2015")."""
+        return self.clause[first] in self.history_clauses
+
+
+def build_scope(text: str, tokens: list[Token], nums: list[Number]) -> Scope:
+    """Clauses, negation cues and history clauses of one utterance."""
+    words_ = [t.norm for t in tokens]
+    clause = _clauses(text, tokens)
+    cues = frozenset(i for i in range(len(words_)) if _is_cue(words_, i))
+    history = frozenset(clause[i] for i in _history_positions(words_, nums))
+    return Scope(tuple(clause), history, cues)
+
+
+def _clauses(text: str, tokens: list[Token]) -> list[int]:
+    clause, out = 0, []
+    for i, tok in enumerate(tokens):
+        gap = text[tokens[i - 1].end : tok.start] if i else ""
+        raw = text[tok.start : tok.end].lower()
+        if i and (_PUNCT.search(gap) or tok.norm in CLAUSE_WORDS or raw in _CLAUSE_RAW):
+            clause += 1
+        out.append(clause)
+    return out
+
+
+def _is_cue(words_: list[str], i: int) -> bool:
+    word = words_[i]
+    prev = words_[i - 1] if i else ""
+    nxt = words_[i + 1] if i + 1 < len(words_) else ""
+    if word == "t":
+        return prev in _EN_NOT
+    if word == "plus":
+        return any(w in _NE for w in words_[max(0, i - 3) : i]) and prev not in _ABILITY
+    if word not in NEGATION_CUES:
+        return False
+    if word in ("ni", "nor") and any(w in _ABILITY for w in words_[max(0, i - 6) : i]):
+        return False  # "il peut plus mettre de chaussure ni marcher": the inability goes on
+    if word in ("pas", "not", "jamais", "rien") and (prev in _ABILITY or _before_ability(words_, i)):
+        return False
+    return nxt not in _PSEUDO_AFTER and not (word == "pas" and prev in ("sais", "sait", "passe"))
+
+
+def _before_ability(words_: list[str], i: int) -> bool:
+    """ "je n'arrive pas", "il ne peut pas": inability is a finding, not a negation."""
+    return i >= 2 and words_[i - 2] in _ABILITY and words_[i - 1] in ("plus", "meme", "vraiment")
+
+
+def _history_positions(words_: list[str], nums: list[Number]) -> list[int]:
+    found = [i for i in range(len(words_)) if _history_at(words_, i)]
+    found += [n.first for n in nums if 1950 <= n.value <= 2030 and n.value.is_integer() and n.first > 0
+              and words_[n.first - 1] in ("en", "in", "depuis", "since")]
+    return found
+
+
+def _history_at(words_: list[str], i: int) -> bool:
+    if any(tuple(words_[i : i + len(p)]) == p for p in _HISTORY_PHRASES):
+        return True
+    return words_[i] == "y" and _distant_after(words_, i + 2) and i + 1 < len(words_) and words_[i + 1] == "a"
+
+
+def _distant_after(words_: list[str], j: int) -> bool:
+    """ "il y a [deux|quelques|2] ans/mois/semaines": distant past (days and hours are not)."""
+    window = words_[j : j + 3]
+    if not window or not any(w in _DISTANT_UNITS for w in window[1:]):
+        return False
+    return window[0][0].isdigit() or window[0] in _QUANTITY or window[0] in _SMALL_WORDS
+
+
+_SMALL_WORDS = words("un une deux trois quatre cinq six sept huit neuf dix quinze vingt one two three four five")
