@@ -237,6 +237,7 @@ class ThresholdStore:
         for old in session.exec(self._actives(row.practice_id)).all():
             old.status = ConfigStatus.archived
             session.add(old)
+        session.flush()  # archive first: the one-active-version unique index checks every statement
         row.status = ConfigStatus.active
         row.activated_at = utc_now()
         session.add(row)
