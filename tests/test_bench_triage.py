@@ -1,0 +1,86 @@
+"""Benchmark of the triage engine: confusion matrix, accuracy, recall, over-triage and latency per split."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import pytest
+
+from escalation.triage import TriageEngine, level_rank, load_protocol
+from escalation.triage.engine import default_protocol
+from tests.test_triage_eval import load_eval
+
+pytestmark = pytest.mark.bench
+
+LEVELS = ("emergency", "urgent", "routine")
+P95_BUDGET_MS = 5.0
+LOAD_BUDGET_MS = 200.0
+
+
+def _confusion(pairs: list[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    matrix = {truth: dict.fromkeys(LEVELS, 0) for truth in LEVELS}
+    for truth, predicted in pairs:
+        matrix[truth][predicted] += 1
+    return matrix
+
+
+def _report(split: str, rows: list[dict[str, Any]], decisions: list[Any]) -> dict[str, float]:
+    pairs = [(row["level"], d.level) for row, d in zip(rows, decisions, strict=True)]
+    matrix = _confusion(pairs)
+    n = len(pairs)
+    lower = [(t, p) for t, p in pairs if t != "emergency"]
+    figures = {
+        "n": n,
+        "accuracy": sum(t == p for t, p in pairs) / n,
+        "emergency_recall": matrix["emergency"]["emergency"] / max(1, sum(matrix["emergency"].values())),
+        "emergency_as_routine": matrix["emergency"]["routine"],
+        "over_triage": sum(level_rank(p) > level_rank(t) for t, p in lower) / max(1, len(lower)),
+        "under_triage": sum(level_rank(p) < level_rank(t) for t, p in pairs) / n,
+        "routine_accuracy": matrix["routine"]["routine"] / max(1, sum(matrix["routine"].values())),
+        "intent_accuracy": sum(row["intent"] == d.intent for row, d in zip(rows, decisions, strict=True)) / n,
+    }
+    print(f"\n== {split} ({n} utterances) — rows: truth, columns: predicted")
+    print(f"{'':>10} " + " ".join(f"{p:>10}" for p in LEVELS))
+    for truth in LEVELS:
+        print(f"{truth:>10} " + " ".join(f"{matrix[truth][p]:>10}" for p in LEVELS))
+    for name, value in figures.items():
+        print(f"  {name:<22} {value:.3f}" if isinstance(value, float) else f"  {name:<22} {value}")
+    return figures
+
+
+def _latencies_ms(engine: TriageEngine, texts: list[str], rounds: int = 5) -> list[float]:
+    for text in texts:
+        engine.assess(text)
+    samples = []
+    for _ in range(rounds):
+        for text in texts:
+            start = time.perf_counter()
+            engine.assess(text)
+            samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def test_bench_triage() -> None:
+    default_protocol()  # imports and first load out of the way
+    start = time.perf_counter()
+    load_protocol()
+    load_ms = (time.perf_counter() - start) * 1000
+    start = time.perf_counter()
+    engine = TriageEngine(load_protocol())
+    engine_ms = (time.perf_counter() - start) * 1000
+    rows = load_eval()
+    results = {}
+    for split in ("dev", "holdout"):
+        subset = [r for r in rows if r["split"] == split]
+        results[split] = _report(split, subset, [engine.assess(r["text"]) for r in subset])
+    samples = _latencies_ms(engine, [r["text"] for r in rows])
+    p50 = statistics.median(samples)
+    p95 = statistics.quantiles(samples, n=100)[94]
+    print(f"\nlatency per utterance over {len(samples)} runs: p50 {p50:.3f} ms, p95 {p95:.3f} ms, "
+          f"max {max(samples):.3f} ms")
+    print(f"protocol load {load_ms:.1f} ms; protocol load + engine build {engine_ms:.1f} ms")
+    assert results["holdout"]["emergency_as_routine"] == 0
+    assert p95 < P95_BUDGET_MS
+    assert load_ms < LOAD_BUDGET_MS
