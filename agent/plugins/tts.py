@@ -175,14 +175,14 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
-def speech_chunks(text: str, *, first_max_chars: int = 60) -> list[str]:
-    """Sentences, the first one cut at a comma when long so the first audio leaves sooner."""
+def speech_chunks(text: str, *, first_max_chars: int = 30, min_head_chars: int = 6) -> list[str]:
+    """Sentences, the first one cut after its first clause when long, so the first audio leaves sooner."""
     sentences = split_sentences(text)
     if not sentences or len(sentences[0]) <= first_max_chars:
         return sentences
     clauses = _CLAUSE_BREAK.split(sentences[0])
     head, rest = clauses[0], clauses[1:]
-    while rest and len(head) < 20:
+    while rest and len(head) < min_head_chars:
         head = f"{head} {rest.pop(0)}"
     return [head, *([" ".join(rest)] if rest else []), *sentences[1:]]
 
