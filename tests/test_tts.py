@@ -17,6 +17,7 @@ from agent.plugins.tts import (
     OfflineTTS,
     PiperSynthesizer,
     TTSBackendError,
+    build_tts,
     build_voices,
     packaged_english_voice,
     speech_chunks,
@@ -144,8 +145,8 @@ def test_voice_choice_and_configuration_errors(tmp_path: Path) -> None:
     assert joe is not None and joe.name == "en_US-joe-medium.onnx"
     voices = build_voices(str(joe))
     assert isinstance(voices["en"], PiperSynthesizer) and isinstance(voices["fr"], EspeakSynthesizer)
-    tts = OfflineTTS(voices)
-    assert tts.voice_for("de") is voices["fr"]
+    tts = build_tts(piper_voice=str(joe), sample_rate=8000)
+    assert tts.sample_rate == 8000 and tts.voice_for("de").name == "espeak-ng:fr"
     with pytest.raises(TTSBackendError, match="PIPER_VOICE"):
         build_voices(str(tmp_path / "missing.onnx"))
     with pytest.raises(TTSBackendError, match="not installed"):

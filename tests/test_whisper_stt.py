@@ -27,6 +27,7 @@ from agent.plugins.whisper_stt import (
     WhisperSTT,
     WhisperTranscriber,
     build_prompt,
+    build_stt,
     compression_ratio,
     max_new_tokens,
     utterance_confidence,
@@ -232,3 +233,14 @@ async def test_recognition_does_not_block_the_event_loop(transcriber: WhisperTra
     elapsed = time.perf_counter() - started
     task.cancel()
     assert ticks >= 0.3 * elapsed / 0.01
+
+
+async def test_build_stt_from_settings_and_update_options(tmp_path: Path, model_dir: Path) -> None:
+    plugin = build_stt(whisper_model=str(model_dir), data_dir=tmp_path)
+    assert plugin.model == "whisper-base" and plugin.provider == "faster-whisper"
+    plugin.prewarm()
+    plugin.update_options(vocabulary=("docteur Lefèvre",), detect_language=True)
+    assert plugin.transcriber.options.detect_language
+    assert plugin.transcriber.options.vocabulary == ("docteur Lefèvre",)
+    with pytest.raises(WhisperModelError):
+        build_stt(whisper_model=str(tmp_path / "nowhere"), data_dir=tmp_path)

@@ -164,6 +164,11 @@ def build_voices(piper_voice: str = "") -> dict[str, SpeechSynthesizer]:
     return voices
 
 
+def build_tts(*, piper_voice: str = "", sample_rate: int = 16000, language: str = "fr") -> OfflineTTS:
+    """The TTS for a process from the PIPER_VOICE setting, at the transport's sample rate."""
+    return OfflineTTS(build_voices(piper_voice), sample_rate=sample_rate, language=language)
+
+
 # --- text chunking and audio shaping ----------------------------------------------------------------
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\n+")

@@ -9,6 +9,7 @@ import uuid
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -20,6 +21,7 @@ from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
 from livekit.agents.utils import AudioBuffer, is_given
 
 from agent.audio import pcm16_to_float, resample_pcm16
+from agent.plugins.whisper_model import ModelSpec, load_model, resolve_model_dir
 
 WHISPER_RATE = 16000
 FULL_WINDOW_FRAMES = 3000
@@ -263,6 +265,14 @@ class WhisperSTT(stt.STT[Literal["metrics_collected", "error"]]):
     def transcriber(self) -> WhisperTranscriber:
         return self._transcriber
 
+    def update_options(self, **changes: Any) -> None:
+        """Change decoding options (e.g. `vocabulary=` for a practice, `detect_language=True`)."""
+        self._transcriber.options = replace(self._transcriber.options, **changes)
+
+    def prewarm(self) -> None:
+        """Run one decode on silence so the first caller does not pay for cold caches."""
+        self._transcriber.transcribe(np.zeros(WHISPER_RATE // 2, np.int16), WHISPER_RATE)
+
     async def _recognize_impl(
         self,
         buffer: AudioBuffer,
@@ -274,6 +284,15 @@ class WhisperSTT(stt.STT[Literal["metrics_collected", "error"]]):
         lang = str(language) if is_given(language) and language else None
         result = await asyncio.to_thread(self._transcriber.transcribe, samples, rate, language=lang)
         return speech_event(result)
+
+
+def build_stt(
+    *, whisper_model: str, data_dir: Path, options: WhisperOptions | None = None, cpu_threads: int = 2
+) -> WhisperSTT:
+    """The STT for a process: WHISPER_MODEL if set, else the packaged base model (loaded once)."""
+    path = resolve_model_dir(whisper_model, data_dir)
+    model = load_model(ModelSpec(path, cpu_threads=cpu_threads))
+    return WhisperSTT(WhisperTranscriber(model, options), model_name=path.name)
 
 
 def speech_event(result: Transcript) -> stt.SpeechEvent:
