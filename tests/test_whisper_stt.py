@@ -244,3 +244,8 @@ async def test_build_stt_from_settings_and_update_options(tmp_path: Path, model_
     assert plugin.transcriber.options.vocabulary == ("docteur Lefèvre",)
     with pytest.raises(WhisperModelError):
         build_stt(whisper_model=str(tmp_path / "nowhere"), data_dir=tmp_path)
+
+
+def test_region_tagged_language_is_accepted(transcriber: WhisperTranscriber) -> None:
+    result = transcriber.transcribe(synth_pcm16("Je voudrais prendre rendez-vous."), 16000, language="fr-FR")
+    assert result.language == "fr" and "rendez-vous" in result.text.lower()

@@ -99,17 +99,19 @@ def max_new_tokens(duration_s: float, options: WhisperOptions) -> int:
 
 
 class WhisperTranscriber:
-    """Synchronous, thread-safe-enough transcriber around one loaded `faster_whisper.WhisperModel`."""
+    """Synchronous transcriber around one loaded `faster_whisper.WhisperModel`; callable from worker threads."""
 
     def __init__(self, model: Any, options: WhisperOptions | None = None) -> None:
         self.model = model
         self.options = options or WhisperOptions()
+        self._tokenizers: dict[str, tuple[Any, list[int]]] = {}
 
     def transcribe(
         self, pcm16: npt.NDArray[np.int16], sample_rate: int, *, language: str | None = None
     ) -> Transcript:
         """Transcribe one utterance of int16 mono samples at any rate."""
         started = time.perf_counter()
+        language = language.split("-")[0].lower() if language else None
         audio = pcm16_to_float(resample_pcm16(np.asarray(pcm16, dtype=np.int16), sample_rate, WHISPER_RATE))
         duration = len(audio) / WHISPER_RATE
         if duration < 0.1:
@@ -138,11 +140,16 @@ class WhisperTranscriber:
             window += 500
         return min(window, FULL_WINDOW_FRAMES)
 
-    def _tokenizer(self, language: str) -> Any:
+    def _tokenizer(self, language: str) -> tuple[Any, list[int]]:
+        """The tokenizer for a language and its suppressed tokens, built once."""
         from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
 
-        return Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
-                         language=language)
+        if language not in self._tokenizers:
+            tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
+                                  language=language)
+            self._tokenizers[language] = (tokenizer, list(get_suppressed_tokens(tokenizer, (-1,)) or []))
+        return self._tokenizers[language]
 
     def _choose_language(self, encoder_output: Any, language: str | None) -> tuple[str, float]:
         if language:
@@ -166,11 +173,9 @@ class WhisperTranscriber:
         return prompt
 
     def _decode_direct(self, features: npt.NDArray[np.float32], duration: float, language: str | None) -> Transcript:
-        from faster_whisper.transcribe import get_suppressed_tokens
-
         encoder_output = self.model.encode(features)
         lang, lang_prob = self._choose_language(encoder_output, language)
-        tokenizer = self._tokenizer(lang)
+        tokenizer, suppressed = self._tokenizer(lang)
         prompt = self._prompt(tokenizer, lang)
         budget = max_new_tokens(duration, self.options)
         result = self.model.model.generate(
@@ -183,7 +188,7 @@ class WhisperTranscriber:
             no_repeat_ngram_size=self.options.no_repeat_ngram_size,
             repetition_penalty=self.options.repetition_penalty,
             suppress_blank=True,
-            suppress_tokens=get_suppressed_tokens(tokenizer, (-1,)),
+            suppress_tokens=suppressed,
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
