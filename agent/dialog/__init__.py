@@ -1,0 +1,1 @@
+"""Language understanding for the offline protocol dialog engine: dates, entities, intents."""
