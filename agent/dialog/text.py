@@ -8,6 +8,7 @@ import unicodedata
 from text_to_num import alpha2digit
 
 _NON_ALNUM = re.compile(r"[^a-z0-9+:/]+")
+_NON_ALNUM_HYPHEN = re.compile(r"[^a-z0-9+:/-]+|(?<![a-z])-|-(?![a-z])")
 _ZERO = re.compile(r"\bz[ée]ro\b", re.IGNORECASE)
 
 
@@ -16,10 +17,12 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def normalise(text: str) -> str:
-    """Lower case, no accents, apostrophes and punctuation turned into single spaces ('+', ':', '/' kept)."""
+def normalise(text: str, keep_hyphens: bool = False) -> str:
+    """Lower case, no accents, apostrophes and punctuation turned into single spaces ('+', ':', '/' kept;
+    hyphens inside words too with `keep_hyphens`, for names like 'Marie-Claire')."""
     text = strip_accents(text.replace("œ", "oe").replace("Œ", "oe").replace("’", "'")).lower()
-    return _NON_ALNUM.sub(" ", text).strip()
+    pattern = _NON_ALNUM_HYPHEN if keep_hyphens else _NON_ALNUM
+    return re.sub(" +", " ", pattern.sub(" ", text)).strip()
 
 
 def digits_of_words(text: str, lang: str = "fr") -> str:
