@@ -98,24 +98,70 @@ def _polyphase_table(up: int, down: int) -> tuple[npt.NDArray[np.float32], int]:
     return taps.astype(np.float32), half
 
 
+class StreamResampler:
+    """Chunk-by-chunk band-limited resampling carrying filter history across chunks.
+
+    `push` returns what can be computed so far and `flush` the tail; their concatenation equals the
+    whole-signal `resample`, so a call's audio can be converted frame by frame without edge clicks.
+    """
+
+    def __init__(self, src_rate: int, dst_rate: int) -> None:
+        g = math.gcd(src_rate, dst_rate)
+        self.src_rate, self.dst_rate = src_rate, dst_rate
+        self._up, self._down = dst_rate // g, src_rate // g
+        self._taps, self._half = _polyphase_table(self._up, self._down)
+        self._buf = np.zeros(self._half, np.float32)  # padded coordinates start at buf_off
+        self._buf_off = 0
+        self._n_in = 0
+        self._n_out = 0
+
+    def push(self, samples: npt.NDArray[np.generic]) -> FloatArray:
+        """Resample the next chunk (float or int16 scale kept); may return fewer samples than the ratio."""
+        x = np.asarray(samples, dtype=np.float32)
+        if self._up == self._down:
+            return x.copy()
+        self._buf = np.concatenate([self._buf, x])
+        self._n_in += len(x)
+        return self._produce(final=False)
+
+    def flush(self) -> FloatArray:
+        """The remaining output once the input has ended."""
+        if self._up == self._down:
+            return np.zeros(0, np.float32)
+        self._buf = np.concatenate([self._buf, np.zeros(self._half + 1, np.float32)])
+        return self._produce(final=True)
+
+    def _produce(self, *, final: bool) -> FloatArray:
+        up, down, half = self._up, self._down, self._half
+        total = (self._n_in * up) // down
+        limit = total if final else -(-(self._n_in - half) * up // down)  # outputs whose window is complete
+        n_end = max(self._n_out, min(total, limit))
+        out = self._compute(np.arange(self._n_out, n_end, dtype=np.int64))
+        self._n_out = n_end
+        keep_from = (n_end * down) // up + 1 - self._buf_off
+        if keep_from > 0:
+            self._buf, self._buf_off = self._buf[keep_from:], self._buf_off + keep_from
+        return out
+
+    def _compute(self, ns: npt.NDArray[np.int64]) -> FloatArray:
+        pos = ns * self._down
+        local, phase = pos // self._up - self._buf_off, pos % self._up
+        span = np.arange(1, 2 * self._half + 1)[None, :]
+        out = np.empty(len(ns), dtype=np.float32)
+        for start in range(0, len(ns), _BLOCK):  # blocks bound the gathered matrix's memory
+            stop = min(len(ns), start + _BLOCK)
+            rows = self._buf[local[start:stop, None] + span]
+            out[start:stop] = np.einsum("ij,ij->i", rows, self._taps[phase[start:stop]])
+        return out
+
+
 def resample(samples: npt.NDArray[np.generic], src_rate: int, dst_rate: int) -> FloatArray:
     """Band-limited resampling of a whole float or int16 signal; returns float32 in the input's scale."""
     x = np.asarray(samples, dtype=np.float32)
     if src_rate == dst_rate or len(x) == 0:
         return x.copy()
-    g = math.gcd(src_rate, dst_rate)
-    up, down = dst_rate // g, src_rate // g
-    taps, half = _polyphase_table(up, down)
-    n_out = (len(x) * up) // down
-    pos = np.arange(n_out, dtype=np.int64) * down
-    base, phase = pos // up, pos % up
-    padded = np.concatenate([np.zeros(half, np.float32), x, np.zeros(half + 1, np.float32)])
-    span = np.arange(1, 2 * half + 1)[None, :]
-    out = np.empty(n_out, dtype=np.float32)
-    for start in range(0, n_out, _BLOCK):  # blocks bound the gathered matrix's memory
-        stop = min(n_out, start + _BLOCK)
-        out[start:stop] = np.einsum("ij,ij->i", padded[base[start:stop, None] + span], taps[phase[start:stop]])
-    return out
+    resampler = StreamResampler(src_rate, dst_rate)
+    return np.concatenate([resampler.push(x), resampler.flush()])
 
 
 def resample_pcm16(pcm: Int16Array, src_rate: int, dst_rate: int) -> Int16Array:

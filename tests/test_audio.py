@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from agent.audio import (
+    StreamResampler,
     decode_wav,
     encode_mulaw_wav,
     encode_wav,
@@ -84,6 +85,20 @@ def test_downsampling_rejects_aliases(src: int, dst: int, freq: float) -> None:
     out = resample(_tone(freq, src), src, dst)
     alias = dst - freq if freq < dst else freq - dst
     assert _level_at(out[dst // 20 : -dst // 20], dst, alias) < 0.5 * 10 ** (-40 / 20)
+
+
+@pytest.mark.parametrize(("src", "dst"), [(8000, 16000), (16000, 8000), (22050, 8000), (16000, 22050), (48000, 8000)])
+def test_streaming_resampler_equals_whole_signal(src: int, dst: int) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 3000, src // 2).astype(np.float32)
+    resampler, parts, i = StreamResampler(src, dst), [], 0
+    while i < len(x):
+        n = int(rng.integers(1, 400))
+        parts.append(resampler.push(x[i : i + n]))
+        i += n
+    parts.append(resampler.flush())
+    assert np.array_equal(np.concatenate(parts), resample(x, src, dst))
+    assert len(resampler._buf) < 4 * resampler._half + 400  # history stays bounded
 
 
 def test_resample_pcm16_clips_and_keeps_dtype() -> None:
