@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from console.api import health, practices
 from console.docs import mount_offline_docs
 from console.pages import router as pages_router
+from console.secretary import install_secretary_console
 from practice.settings import Settings
 
 
@@ -28,4 +29,5 @@ def create_app(*, settings: Settings, engine: Engine, redis: Redis) -> FastAPI:
     app.include_router(health.router)
     app.include_router(practices.router)
     app.include_router(pages_router)
+    install_secretary_console(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import datetime
 
 import uvicorn
@@ -10,6 +11,8 @@ from redis import Redis
 from sqlalchemy.engine import Engine
 
 from console.app import create_app
+from console.auth import MissingSecretKey, resolve_secret_key
+from console.maintenance import QueueMaintenance
 from practice.db import make_engine, migrate
 from practice.demo import DEMO_PASSWORD, seed_demo
 from practice.settings import Settings
@@ -27,14 +30,29 @@ def run_server(*, host: str | None, port: int | None, seed_demo: bool) -> None:
     if port:
         overrides["port"] = port
     settings = settings.model_copy(update=overrides)
+    settings = _with_secret_key(settings)
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     if seed_demo:
         _seed(engine, settings)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app = create_app(settings=settings, engine=engine, redis=redis)
+    maintenance = QueueMaintenance(app.state.queue, redis, engine)
+    maintenance.start()
     _banner(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    finally:
+        maintenance.stop()
+
+
+def _with_secret_key(settings: Settings) -> Settings:
+    """Refuse to start without PERMANENCE_SECRET_KEY outside demo mode; demo mode gets a random key."""
+    try:
+        return settings.model_copy(update={"secret_key": resolve_secret_key(settings)})
+    except MissingSecretKey as exc:
+        print(f"Erreur : {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
 
 
 def _seed(engine: Engine, settings: Settings) -> None:
