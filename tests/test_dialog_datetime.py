@@ -60,6 +60,31 @@ WHEN_CASES = [
     ("tomorrow morning", WhenConstraint(day=date(2026, 11, 25), part_of_day=PartOfDay.MORNING)),
     ("not on Wednesday", WhenConstraint(excluded_weekdays=frozenset({WED}))),
     ("je voudrais un rendez-vous", WhenConstraint()),
+    # speech-recognition spellings and spoken forms
+    ("mardi prochain vers dix heure", WhenConstraint(day=date(2026, 12, 1), at=time(10, 0), approximate=True)),
+    ("jeudi aprèm", WhenConstraint(day=date(2026, 11, 26), part_of_day=PartOfDay.AFTERNOON)),
+    ("quinze heures trente", WhenConstraint(at=time(15, 30))),
+    # a clock time without "soir"/"pm" is read within surgery hours, whatever the time of the call
+    ("neuf heures et demie", WhenConstraint(at=time(9, 30))),
+    ("à 8h", WhenConstraint(at=time(8, 0))),
+    ("ce soir à 8h", WhenConstraint(day=date(2026, 11, 24), part_of_day=PartOfDay.EVENING, at=time(20, 0))),
+    # open date ranges
+    ("pas avant jeudi", WhenConstraint(date_from=date(2026, 11, 26))),
+    ("à partir de lundi", WhenConstraint(date_from=date(2026, 11, 30))),
+    ("après le 15 décembre", WhenConstraint(date_from=date(2026, 12, 16))),
+    ("avant le 10 décembre", WhenConstraint(date_to=date(2026, 12, 9))),
+    ("jusqu'à vendredi", WhenConstraint(date_to=date(2026, 11, 27))),
+    ("d'ici la fin du mois", WhenConstraint(date_from=date(2026, 11, 24), date_to=date(2026, 11, 30))),
+    ("le mois prochain", WhenConstraint(date_from=date(2026, 12, 1), date_to=date(2026, 12, 31))),
+    (
+        "lundi ou mardi matin",
+        WhenConstraint(
+            date_from=date(2026, 11, 24),
+            date_to=date(2026, 11, 30),
+            weekdays=frozenset({MON, TUE}),
+            part_of_day=PartOfDay.MORNING,
+        ),
+    ),
 ]
 
 

@@ -43,6 +43,7 @@ _NEGATION_AFTER = re.compile(
     r" ?(?:pas|impossible|not|no good)\b"
 )
 _UPPER_OPEN = re.compile(r"\b(?:avant|before|earlier than)\b")
+_LOWER_OPEN = re.compile(r"\b(?:apres|after|later than)\b")
 _QUALIFIED_PART = re.compile(r"\b(?:debut|fin|milieu|early|late|mid)\b")
 _PART_WORDS: tuple[tuple[re.Pattern[str], PartOfDay], ...] = (
     (re.compile(r"\b(?:apres midi|aprem|apres-midi|afternoon)\b"), PartOfDay.AFTERNOON),
@@ -103,7 +104,7 @@ class DateTimeParser:
 
     def when(self, text: str, ref: datetime, lang: str = "fr") -> WhenConstraint:
         """Everything the utterance says about when, relative to `ref` (an aware or Paris-local datetime)."""
-        builder = _Builder()
+        builder = _Builder(_aware(ref).astimezone(PARIS).date())
         for mention in self.mentions(text, ref, lang):
             builder.add(mention)
         builder.add_bare_parts(normalise(text))
@@ -127,7 +128,8 @@ class DateTimeParser:
 class _Builder:
     """Accumulates the mentions of one utterance into a WhenConstraint."""
 
-    def __init__(self) -> None:
+    def __init__(self, today: date) -> None:
+        self.today = today
         self.fields: dict[str, Any] = {}
         self.days: list[tuple[date, bool]] = []
         self.excluded_weekdays: set[int] = set()
@@ -141,7 +143,7 @@ class _Builder:
 
     def _value(self, mention: _Mention) -> None:
         value = mention.value
-        moment, grain = _parse_iso(value["value"]), value.get("grain", "day")
+        moment, grain = _daytime(value), value.get("grain", "day")
         if grain in ("week", "month", "quarter", "year"):
             if not mention.negated:
                 self.fields["date_from"], self.fields["date_to"] = moment.date(), _grain_end(moment.date(), grain)
@@ -167,7 +169,10 @@ class _Builder:
         low = _parse_iso(value["from"]["value"]) if "from" in value else None
         high = _parse_iso(value["to"]["value"]) if "to" in value else None
         part = _part_of_day(mention.span)
-        if part is not None:
+        grain = (value.get("from") or value.get("to") or {}).get("grain", "hour")
+        if grain not in _GRAINS and part is None:
+            self._date_bounds(mention, low, high)
+        elif part is not None:
             self._part_interval(mention, part, low, high)
         elif low is not None and high is not None:
             self._closed_interval(mention, low, high, value["to"].get("grain", "hour"))
@@ -175,6 +180,20 @@ class _Builder:
             self.fields["not_after" if mention.negated else "not_before"] = low.time()
         elif high is not None:
             self._upper_bound(mention, high)
+
+    def _date_bounds(self, mention: _Mention, low: datetime | None, high: datetime | None) -> None:
+        """'à partir de lundi', 'après le 15 décembre', 'avant jeudi', "jusqu'à vendredi", 'pas avant jeudi'."""
+        if low is not None and high is not None:
+            if not mention.negated:
+                self.fields["date_from"], self.fields["date_to"] = low.date(), (high - timedelta(days=1)).date()
+        elif low is not None:
+            strict = timedelta(days=1 if _LOWER_OPEN.search(mention.span) else 0)
+            self.fields["date_to" if mention.negated else "date_from"] = (low + strict).date()
+        elif high is not None:
+            strict = timedelta(days=1 if _UPPER_OPEN.search(mention.span) else 0)
+            self.fields["date_from" if mention.negated else "date_to"] = (
+                high.date() if mention.negated else (high - strict).date()
+            )
 
     def _part_interval(self, mention: _Mention, part: PartOfDay, low: datetime | None, high: datetime | None) -> None:
         if mention.negated:
@@ -185,12 +204,9 @@ class _Builder:
         if low is not None and high is not None and _QUALIFIED_PART.search(mention.span):
             self.fields["not_before"], self.fields["not_after"] = low.time(), (high - timedelta(minutes=1)).time()
         if low is not None and _DAY_WORDS.search(mention.span):
-            self.days.append((low.date(), False))
+            self.days.append((low.date(), _is_weekday_ref(mention.span)))
 
     def _closed_interval(self, mention: _Mention, low: datetime, high: datetime, grain: str) -> None:
-        if grain not in _GRAINS:  # "du 3 au 10 décembre": a date range, `to` one grain past the end
-            self.fields["date_from"], self.fields["date_to"] = low.date(), (high - timedelta(days=1)).date()
-            return
         if mention.negated:
             return
         self.fields["not_before"], self.fields["not_after"] = low.time(), (high - _GRAINS[grain]).time()
@@ -221,6 +237,8 @@ class _Builder:
 
     def build(self) -> WhenConstraint:
         fields = dict(self.fields)
+        if fields.get("date_from") is not None and fields["date_from"] < self.today:  # "d'ici la fin du mois"
+            fields["date_from"] = self.today
         distinct = sorted({day for day, _ in self.days})
         if len(distinct) == 1:
             fields["day"] = distinct[0]
@@ -233,6 +251,14 @@ class _Builder:
             excluded_weekdays=frozenset(self.excluded_weekdays),
             excluded_days=frozenset(self.excluded_days),
         )
+
+
+def _daytime(value: dict[str, Any]) -> datetime:
+    """Of Duckling's readings ("neuf heures et demie" at 10:00 -> 21:30 or tomorrow 09:30) the first within
+    surgery hours (07:00-19:59), else its first; callers who mean the evening say "soir" or "pm"."""
+    readings = [_parse_iso(v["value"]) for v in value.get("values", []) if v.get("type") == "value"]
+    first = _parse_iso(value["value"])
+    return next((r for r in readings if 7 <= r.hour < 20), first) if first.hour >= 20 or first.hour < 7 else first
 
 
 def _part_of_day(span: str) -> PartOfDay | None:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from rapidfuzz.distance import Levenshtein
+
 from agent.dialog.acts import Answer, Correction, correction, is_goodbye, is_repeat_request, yes_no
 from agent.dialog.text import digits_of_words, normalise
 
@@ -144,8 +146,6 @@ def _spelled(key: str) -> str | None:
 
 
 def _close(word: str, spelled: str) -> bool:
-    from rapidfuzz.distance import Levenshtein
-
     return Levenshtein.normalized_similarity(word.replace(" ", ""), spelled) >= 0.5
 
 
