@@ -8,13 +8,17 @@ from sqlalchemy.engine import Engine
 
 from console.api import health, practices
 from console.docs import mount_offline_docs
+from console.gateway import CallHandler
+from console.gateway import router as gateway_router
 from console.pages import router as pages_router
 from console.secretary import install_secretary_console
 from practice.settings import Settings
 
 
-def create_app(*, settings: Settings, engine: Engine, redis: Redis) -> FastAPI:
-    """Build the app around the clients the composition root created."""
+def create_app(
+    *, settings: Settings, engine: Engine, redis: Redis, call_handler: CallHandler | None = None
+) -> FastAPI:
+    """Build the app around the clients the composition root created (no call handler: calls get 1013)."""
     app = FastAPI(
         title="Permanence",
         summary="Accueil téléphonique hybride IA + humain pour cabinets médicaux",
@@ -26,8 +30,10 @@ def create_app(*, settings: Settings, engine: Engine, redis: Redis) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.redis = redis
+    app.state.call_handler = call_handler
     app.include_router(health.router)
     app.include_router(practices.router)
     app.include_router(pages_router)
     install_secretary_console(app)
+    app.include_router(gateway_router)
     return app

@@ -61,9 +61,30 @@ def call(
     out_audio: Annotated[Path | None, typer.Option("--out-audio", help="Write the agent's audio.")] = None,
     demo_db: Annotated[bool, typer.Option("--demo", help="Run on a fresh copy of the demo practice.")] = False,
     caller: Annotated[str | None, typer.Option("--caller", help="Caller ID.")] = None,
+    speed: Annotated[float, typer.Option("--speed", min=0.1, max=20.0, help="Stream audio N× real time.")] = 1.0,
 ) -> None:
     """One simulated phone call through the real voice pipeline."""
-    _not_built("call")
+    import json
+    import secrets
+    import sys
+
+    from redis import Redis
+
+    from agent.call_command import CallRequest, ordered_turns, render_text, run_call
+    from console.app import create_app
+    from practice.settings import Settings
+
+    if not say and not audio:
+        raise typer.BadParameter("give at least one --say TEXT or --audio WAV")
+    settings = Settings()
+    settings = settings.model_copy(update={"demo_mode": settings.demo_mode or demo_db,
+                                           "secret_key": settings.secret_key or secrets.token_urlsafe(32)})
+    request = CallRequest(turns=ordered_turns(sys.argv, say or [], audio or []), as_json=as_json,
+                          out_audio=out_audio, demo=demo_db, caller=caller or "", speed=speed)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    report = run_call(request, settings=settings, app_factory=lambda engine, runner: create_app(
+        settings=settings, engine=engine, redis=redis, call_handler=runner))
+    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else render_text(report))
 
 
 @bench_app.callback(invoke_without_command=True)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from console.app import create_app
 from console.auth import MissingSecretKey, resolve_secret_key
+from console.gateway import CallHandler
 from console.maintenance import QueueMaintenance
 from practice.db import make_engine, migrate
 from practice.demo import DEMO_PASSWORD, seed_demo
@@ -36,7 +37,7 @@ def run_server(*, host: str | None, port: int | None, seed_demo: bool) -> None:
     if seed_demo:
         _seed(engine, settings)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    app = create_app(settings=settings, engine=engine, redis=redis)
+    app = create_app(settings=settings, engine=engine, redis=redis, call_handler=_call_handler(settings, engine))
     maintenance = QueueMaintenance(app.state.queue, redis, engine)
     maintenance.start()
     _banner(settings)
@@ -68,3 +69,19 @@ def _seed(engine: Engine, settings: Settings) -> None:
 def _banner(settings: Settings) -> None:
     url = f"http://{settings.host}:{settings.port}"
     print(f"Permanence écoute sur {url}  (API : {url}/docs)", flush=True)
+
+
+def _call_handler(settings: Settings, engine: Engine) -> CallHandler | None:
+    """The agent's call runner behind /media-stream; None (calls refused with 1013) if the models cannot load."""
+    from agent.call_runner import CallRunner
+    from agent.call_store import SqlCallStore
+    from agent.voice_stack import StackConfig, build_voice_stack
+
+    config = StackConfig(data_dir=settings.data_dir, whisper_model=settings.whisper_model,
+                         piper_voice=settings.piper_voice)
+    try:
+        stack = build_voice_stack(config)
+    except Exception:
+        log.exception("voice models unavailable: the media-stream gateway will refuse calls")
+        return None
+    return CallRunner(stack=stack, store=SqlCallStore(engine))
