@@ -401,3 +401,24 @@ def test_broken_protocol_names_file_and_rule(tmp_path: Path, body: str, message:
         load_protocol(_broken(tmp_path, body))
     assert "zz_broken.yaml" in str(excinfo.value)
     assert message in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("il a déjà fait deux convulsions aujourd'hui", "emergency"),
+        ("ma fille a 3 jours de fièvre à 38, elle va bien", "routine"),
+        ("i've been sitting all day and my back is sore", "routine"),
+        ("c'est une question sur une facture", "routine"),
+        ("j'ai des vertiges quand je me lève depuis des années", "routine"),
+        ("he isn't responding", "emergency"),
+    ],
+)
+def test_guards_against_known_false_matches(engine: TriageEngine, text: str, level: str) -> None:
+    assert engine.assess(text).level == level
+
+
+def test_a_protocol_word_does_not_fuzzy_match_another() -> None:
+    matcher = TermMatcher([Term("fracture"), Term("facture"), Term("fitting")], 84)
+    assert matcher.keys_for("facture") == frozenset({"facture"})
+    assert matcher.keys_for("sitting") == frozenset()

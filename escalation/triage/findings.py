@@ -12,7 +12,7 @@ from escalation.triage.protocol import Protocol
 from escalation.triage.scope import Scope
 
 _TEMP_CUES = words("fievre temperature temp degre degres deg fever febrile thermometre thermometer fahrenheit")
-_WEAK_TEMP_CUES = words("a avec at of")
+_WEAK_TEMP_CUES = words("a ai as avait avais avec at of fait monte jusqu had")
 _UNITS_AFTER = words(
     "an ans annee annees mois semaine semaines jour jours heure heures h minute minutes kilo kilos kg "
     "year years month months week weeks day days hour hours minutes kilometres km metres m sa fois times"
@@ -22,7 +22,7 @@ _AGE_UNITS: dict[str, float] = {
     "year": 12.0, "years": 12.0, "semaine": 0.23, "semaines": 0.23, "week": 0.23, "weeks": 0.23,
     "jour": 0.033, "jours": 0.033, "day": 0.033, "days": 0.033,
 }
-_AGE_CUES = words("de a ai as agee age ages agees aged is am s of fete")
+_AGE_CUES = words("de a ai as agee age ages agees aged is am s of fete born")
 _NOT_AGE_BEFORE = words("depuis pendant dans for since durant en environ")
 _PREGNANCY_AFTER = words("pregnant amenorrhee grossesse enceinte sa")
 _DURATION_CUES = words("depuis fait for since pendant durant")
@@ -155,8 +155,11 @@ def _age_of(w: list[str], num: Number, has_subject: bool) -> float | None:
     after = w[num.last + 2] if num.last + 2 < len(w) else ""
     if not 0 < num.value <= 110 or before in _NOT_AGE_BEFORE or after in _PREGNANCY_AFTER:
         return None
+    if after in ("de", "d", "of") and unit in _AGE_UNITS:
+        return None  # "il a 3 jours de fièvre", "5 mois de grossesse": a duration, not an age
     if w[max(0, num.first - 2) : num.first] == ["y", "a"]:
-        return None
+        born = num.first >= 4 and w[num.first - 4] in ("ne", "nee", "nes") and unit in _AGE_UNITS
+        return num.value * _AGE_UNITS[unit] if born else None
     if num.first >= 2 and w[num.first - 2] in ("enceinte", "grossesse", "pregnant"):
         return None
     if unit in _AGE_UNITS and (before in _AGE_CUES or after == "old"):

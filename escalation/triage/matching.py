@@ -13,6 +13,10 @@ from escalation.triage.phonetic import phonetic_key
 MIN_FUZZY_LEN = 5
 """Words shorter than this must match exactly: fuzzy matching of short words invents findings."""
 MIN_PHONETIC_KEY = 4
+OTHER_INITIAL_SCORE = 90
+"""A fuzzy match that changes the first letter needs this score ("sitting" is not "fitting")."""
+PHONETIC_SLACK = 14
+"""A phonetic match may score this much below the fuzzy threshold ("inconsient" ~ "inconscient")."""
 _CACHE_LIMIT = 20000
 
 
@@ -81,13 +85,21 @@ class TermMatcher:
         keys.update(p + "*" for p in self._prefixes if self._prefix_matches(word, p))
         if len(word) < MIN_FUZZY_LEN or self.min_score >= 100:
             return keys
+        if word in self._exact:  # a protocol word means what it says ("facture" is not "fracture")...
+            keys.update(t for t in self._fuzzy(word) if _inflection(word, t))  # ...but "rouges" is "rouge"
+            return keys
         keys.update(self._fuzzy(word))
-        keys.update(self._phonetic.get(phonetic_key(word), ()))
+        keys.update(self._sounds_like(word))
         return keys
+
+    def _sounds_like(self, word: str) -> list[str]:
+        """Same phonetic key and not too different in spelling ("cancel" must not sound like "conseiller")."""
+        floor = self.min_score - PHONETIC_SLACK
+        return [c for c in self._phonetic.get(phonetic_key(word), ()) if fuzz.ratio(word, c) >= floor]
 
     def _fuzzy(self, word: str) -> list[str]:
         hits = process.extract(word, self._long, scorer=fuzz.ratio, score_cutoff=self.min_score, limit=None)
-        return [hit[0] for hit in hits]
+        return [hit[0] for hit in hits if hit[0][0] == word[0] or hit[1] >= OTHER_INITIAL_SCORE]
 
     def _prefix_matches(self, word: str, prefix: str) -> bool:
         if word.startswith(prefix):
@@ -95,6 +107,12 @@ class TermMatcher:
         if len(prefix) < MIN_FUZZY_LEN or self.min_score >= 100 or len(word) < len(prefix):
             return False
         return fuzz.ratio(word[: len(prefix)], prefix) >= self.min_score
+
+
+def _inflection(a: str, b: str) -> bool:
+    """Two forms of one word: they differ only in their last two letters ("gonflee", "gonfles")."""
+    longer, shorter = (a, b) if len(a) >= len(b) else (b, a)
+    return shorter.startswith(longer[:-2])
 
 
 class TokenIndex:
@@ -106,6 +124,10 @@ class TokenIndex:
         for pos, word in enumerate(words):
             for key in matcher.keys_for(word):
                 self._positions.setdefault(key, []).append(pos)
+
+    def present(self, keys: frozenset[str]) -> bool:
+        """Whether any of these term keys occurs in the utterance."""
+        return not keys.isdisjoint(self._positions)
 
     def positions(self, term: Term) -> list[int]:
         return self._positions.get(term.key, [])

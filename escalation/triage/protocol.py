@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from escalation.triage.matching import Phrase, Term, parse_phrase
 from escalation.triage.models import Action, Intent, Level
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 RuleKind = Literal["red_flag", "clinical_question", "symptom"]
 REQUIRED_VOCAB = ("fever", "high_fever", "pregnancy", "malaria_area", "anticoagulant", "symptom")
 
@@ -111,7 +113,7 @@ class ProtocolFile(BaseModel):
     intents: list[IntentSpec] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CompiledPatterns:
     """Phrases and groups as folded terms, ready to match."""
 
@@ -130,6 +132,19 @@ class CompiledPatterns:
     @property
     def empty(self) -> bool:
         return not self.phrases and not self.groups
+
+    @functools.cached_property
+    def phrase_heads(self) -> frozenset[str]:
+        """First-term keys of the phrases: if none occurs, no phrase can match."""
+        return frozenset(phrase[0].key for phrase in self.phrases)
+
+    @functools.cached_property
+    def group_heads(self) -> tuple[tuple[frozenset[str], ...], ...]:
+        """Per group, per component, the first-term keys of its alternatives."""
+        return tuple(
+            tuple(frozenset(phrase[0].key for phrase in alts) for alts in components)
+            for components, _ in self.groups
+        )
 
 
 @dataclass(frozen=True)
@@ -204,7 +219,7 @@ def load_protocol(paths: Sequence[Path] | None = None) -> Protocol:
 
 def _read_file(path: Path) -> ProtocolFile:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise ProtocolError(f"{path}: cannot read protocol file: {exc}") from exc
     try:

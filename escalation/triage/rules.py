@@ -32,13 +32,16 @@ class Outcome:
 
 def match_patterns(patterns: CompiledPatterns, utt: Utterance) -> list[Span]:
     """Valid (not negated, not past) occurrences of any phrase or group."""
-    found = [
-        span
-        for phrase in patterns.phrases
-        for span in valid_spans(utt, utt.index.find(phrase, patterns.max_gap))
-    ]
-    for components, window in patterns.groups:
-        found.extend(_group_spans(utt, components, window, patterns.max_gap))
+    found: list[Span] = []
+    if utt.index.present(patterns.phrase_heads):
+        found = [
+            span
+            for phrase in patterns.phrases
+            for span in valid_spans(utt, utt.index.find(phrase, patterns.max_gap))
+        ]
+    for (components, window), heads in zip(patterns.groups, patterns.group_heads, strict=True):
+        if all(utt.index.present(h) for h in heads):
+            found.extend(_group_spans(utt, components, window, patterns.max_gap))
     return found
 
 

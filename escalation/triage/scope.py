@@ -30,10 +30,10 @@ _DISTANT_UNITS = words("an ans annee annees mois year years month months")
 _QUANTITY = words("quelques plusieurs des few several many")
 _HISTORY_PHRASES: tuple[tuple[str, ...], ...] = (
     ("annee", "derniere"), ("an", "dernier"), ("an", "passe"), ("annee", "passee"), ("dans", "le", "passe"),
-    ("autrefois",), ("antecedent",), ("antecedents",), ("deja", "eu"), ("deja", "fait"), ("deja", "fais"),
+    ("autrefois",), ("depuis", "longtemps"), ("depuis", "toujours"), ("antecedent",), ("antecedents",),
     ("quand", "j", "etais"), ("quand", "il", "etait"), ("quand", "elle", "etait"), ("last", "year"),
-    ("history", "of"), ("years", "ago"), ("months", "ago"), ("weeks", "ago"), ("ancien",), ("ancienne",),
-    ("already", "had"), ("previous",), ("est", "mort"), ("est", "morte"), ("est", "decede"), ("died",),
+    ("history", "of"), ("years", "ago"), ("months", "ago"), ("ancien",), ("ancienne",),
+    ("previous",), ("est", "mort"), ("est", "morte"), ("est", "decede"), ("died",),
     ("a", "l", "epoque"), ("as", "a", "child"), ("enfant", "j"), ("jeune", "j"),
 )
 
@@ -114,12 +114,16 @@ def _history_positions(words_: list[str], nums: list[Number]) -> list[int]:
 def _history_at(words_: list[str], i: int) -> bool:
     if any(tuple(words_[i : i + len(p)]) == p for p in _HISTORY_PHRASES):
         return True
+    if words_[i] in ("depuis", "for") and _distant_after(words_, i + 1):
+        return True  # "depuis des années", "for years": a long-standing complaint, not an acute one
     return words_[i] == "y" and _distant_after(words_, i + 2) and i + 1 < len(words_) and words_[i + 1] == "a"
 
 
 def _distant_after(words_: list[str], j: int) -> bool:
     """ "il y a [deux|quelques|2] ans/mois/semaines": distant past (days and hours are not)."""
     window = words_[j : j + 3]
+    if window and window[0] in _DISTANT_UNITS:
+        return True  # "for years", "for months"
     if not window or not any(w in _DISTANT_UNITS for w in window[1:]):
         return False
     return window[0][0].isdigit() or window[0] in _QUANTITY or window[0] in _SMALL_WORDS
