@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -35,12 +36,16 @@ from practice.errors import (
 from practice.models import Appointment, AppointmentStatus, BookedBy, Patient, utc_now
 from practice.patients import find_or_create, matching_patient_ids
 from practice.slots import (
+    HALF_DAYS,
     ConsultationKind,
+    FreeSlot,
+    GridCache,
     PracticePlan,
     PractitionerPlan,
     SlotPicker,
     at_minute,
     clip_all,
+    first_free,
     free_starts,
     grid_starts,
     overlaps,
@@ -51,7 +56,7 @@ log = logging.getLogger(__name__)
 
 MAX_LIMIT = 50
 _KIND_RATIO = 70.0
-_CHUNK_DAYS = (3, 7, 14, 31)
+_CHUNK_DAYS = (1, 1, 2, 4, 7, 14, 31)
 
 
 class Calendar(Protocol):
@@ -141,6 +146,74 @@ def _chunks(first: date, last: date) -> Iterator[tuple[date, date]]:
         start, index = end + timedelta(days=1), index + 1
 
 
+def _enough_half_days(wanted: SlotConstraints, today: date, limit: int) -> bool:
+    """Whether the constraints leave at least `limit` half-days, so the fast path can succeed."""
+    halves = sum(1 for low, high in HALF_DAYS if any(wanted.allows_minute(m) for m in range(low, high, 5)))
+    days = 0
+    for day in _day_range(wanted.first_day(today), wanted.last_day(today)):
+        days += wanted.allows_day(day)
+        if days * halves >= limit:
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """One slot search: the practitioners' grids and durations, the constraints, the present."""
+
+    grids: GridCache
+    plans: dict[int, PractitionerPlan]
+    durations: dict[int, tuple[int | None, int | None]]
+    wanted: SlotConstraints
+    local_now: datetime
+
+    def earliest(self, day: date, half: tuple[int, int], busy: store.BusyIndex) -> FreeSlot | None:
+        """The earliest free slot of a half-day across practitioners (ties: practitioner order)."""
+        low = half[0]
+        if day == self.local_now.date():
+            low = max(low, self.local_now.hour * 60 + self.local_now.minute + 1)
+        best: FreeSlot | None = None
+        for order, (pid, plan) in enumerate(self.plans.items()):
+            kind_id, duration = self.durations[pid]
+            high = best.start if best is not None else half[1]
+            found = first_free(
+                self.grids.starts(plan, day, duration), busy.get(pid, day), low, high, self.wanted.allows_minute
+            )
+            if found is not None:
+                best = FreeSlot(day, found[0], order, pid, found[1], kind_id)
+        return best
+
+
+def _day_slots(
+    day: date,
+    grids: GridCache,
+    plans: dict[int, PractitionerPlan],
+    durations: dict[int, tuple[int | None, int | None]],
+    busy: store.BusyIndex,
+    wanted: SlotConstraints,
+    local_now: datetime,
+) -> list[FreeSlot]:
+    """Every free slot of the day that the constraints allow, sorted by time then practitioner order."""
+    after = local_now.hour * 60 + local_now.minute if day == local_now.date() else -1
+    found: list[FreeSlot] = []
+    for order, (pid, plan) in enumerate(plans.items()):
+        kind_id, duration = durations[pid]
+        starts = [w for w in grids.starts(plan, day, duration) if w[0] > after and wanted.allows_minute(w[0])]
+        if starts:
+            found.extend(FreeSlot(day, s, order, pid, n, kind_id) for s, n in free_starts(starts, busy.get(pid, day)))
+    found.sort()
+    return found
+
+
+def _as_slots(found: list[FreeSlot], plans: dict[int, PractitionerPlan]) -> list[Slot]:
+    slots = []
+    for free in found:
+        begins = at_minute(free.day, free.start)
+        name = plans[free.practitioner_id].record.display_name
+        slots.append(Slot(free.practitioner_id, name, begins, begins + timedelta(minutes=free.length), free.kind_id))
+    return slots
+
+
 def _info(appointment: Appointment, name: str, *, existing: bool = False) -> AppointmentInfo:
     assert appointment.id is not None
     return AppointmentInfo(
@@ -221,8 +294,8 @@ class SqlCalendar:
 
     def practitioners(self, practice_id: int) -> list[PractitionerRecord]:
         with self._read() as session:
-            store.load_practice(session, practice_id)
-            return store.load_records(session, practice_id)
+            store.load_practice(session.connection(), practice_id)
+            return store.load_records(session.connection(), practice_id)
 
     def resolve_practitioner(self, practice_id: int, text: str) -> Resolution:
         return resolve(text, [r for r in self.practitioners(practice_id) if r.active])
@@ -276,15 +349,15 @@ class SqlCalendar:
         wanted = constraints or SlotConstraints()
         local_now = self._now(now)
         first, last = wanted.first_day(local_now.date()), wanted.last_day(local_now.date())
-        with self._read() as session:
-            practice = store.load_practice(session, practice_id)
-            candidates = self._candidates(store.load_records(session, practice_id), practitioner, profession)
+        with self.engine.connect() as conn:
+            practice = store.load_practice(conn, practice_id)
+            candidates = self._candidates(store.load_records(conn, practice_id), practitioner, profession)
             if last < first or not candidates:
                 return []
-            practice_plan = store.load_practice_plan(session, practice, first, last)
-            plans = store.load_plans(session, candidates, first, last)
+            practice_plan = store.load_practice_plan(conn, practice, first, last)
+            plans = store.load_plans(conn, candidates, first, last)
             durations = self._durations(plans, wanted, single=len(candidates) == 1)
-            return self._search(session, practice_plan, plans, durations, wanted, local_now, limit)
+            return self._search(conn, practice_plan, plans, durations, wanted, local_now, limit)
 
     def _durations(
         self, plans: dict[int, PractitionerPlan], wanted: SlotConstraints, *, single: bool
@@ -303,7 +376,7 @@ class SqlCalendar:
 
     def _search(
         self,
-        session: Session,
+        conn: sa.Connection,
         practice_plan: PracticePlan,
         plans: dict[int, PractitionerPlan],
         durations: dict[int, tuple[int | None, int | None]],
@@ -311,37 +384,39 @@ class SqlCalendar:
         local_now: datetime,
         limit: int,
     ) -> list[Slot]:
+        grids, searched = GridCache(practice_plan), {pid: plans[pid] for pid in durations}
+        search = _Search(grids, searched, durations, wanted, local_now)
+        if _enough_half_days(wanted, local_now.date(), limit):
+            quick = self._half_day_picks(conn, search, limit)
+            if quick is not None:
+                return _as_slots(sorted(quick), searched)
         picker = SlotPicker(limit)
-        searched = {pid: plans[pid] for pid in durations}
         for chunk_first, chunk_last in _chunks(wanted.first_day(local_now.date()), wanted.last_day(local_now.date())):
-            busy = store.load_busy(session, searched, chunk_first, chunk_last)
+            busy = store.load_busy(conn, searched, chunk_first, chunk_last)
             for day in _day_range(chunk_first, chunk_last):
                 if wanted.allows_day(day):
-                    picker.offer_day(self._day_slots(day, practice_plan, searched, durations, busy, wanted, local_now))
+                    picker.offer_day(_day_slots(day, grids, searched, durations, busy, wanted, local_now))
                 if picker.done:
-                    return picker.result()
-        return picker.result()
+                    return _as_slots(picker.result(), searched)
+        return _as_slots(picker.result(), searched)
 
     @staticmethod
-    def _day_slots(
-        day: date,
-        practice_plan: PracticePlan,
-        plans: dict[int, PractitionerPlan],
-        durations: dict[int, tuple[int | None, int | None]],
-        busy: store.BusyIndex,
-        wanted: SlotConstraints,
-        local_now: datetime,
-    ) -> list[Slot]:
-        slots = []
-        for order, (pid, plan) in enumerate(plans.items()):
-            kind_id, duration = durations[pid]
-            starts = [w for w in grid_starts(practice_plan, plan, day, duration) if wanted.allows_minute(w[0])]
-            for start, length in free_starts(starts, busy.get(pid, day)):
-                begins = at_minute(day, start)
-                if begins > local_now:
-                    end = begins + timedelta(minutes=length)
-                    slots.append((begins, order, Slot(pid, plan.record.display_name, begins, end, kind_id)))
-        return [slot for _, _, slot in sorted(slots, key=lambda item: (item[0], item[1]))]
+    def _half_day_picks(conn: sa.Connection, search: _Search, limit: int) -> list[FreeSlot] | None:
+        """Fast path: the earliest slot of each half-day, in order, until `limit`; None if too few."""
+        wanted, today = search.wanted, search.local_now.date()
+        picks: list[FreeSlot] = []
+        for chunk_first, chunk_last in _chunks(wanted.first_day(today), wanted.last_day(today)):
+            busy = store.load_busy(conn, search.plans, chunk_first, chunk_last)
+            for day in _day_range(chunk_first, chunk_last):
+                if not wanted.allows_day(day):
+                    continue
+                for half in HALF_DAYS:
+                    best = search.earliest(day, half, busy)
+                    if best is not None:
+                        picks.append(best)
+                    if len(picks) >= limit:
+                        return picks
+        return None
 
     # --- booking -----------------------------------------------------------------------------------
 
@@ -387,18 +462,18 @@ class SqlCalendar:
             return _info(appointment, plan.record.display_name)
 
     def _name(self, session: Session, practitioner_id: int) -> str:
-        records = store.load_records_by_id(session, [practitioner_id])
+        records = store.load_records_by_id(session.connection(), [practitioner_id])
         return records[0].display_name if records else ""
 
     def _day_plan(
         self, session: Session, practice_id: int, practitioner_id: int, day: date
     ) -> tuple[PractitionerPlan, PracticePlan]:
-        practice = store.load_practice(session, practice_id)
-        records = store.load_records_by_id(session, [practitioner_id])
+        practice = store.load_practice(session.connection(), practice_id)
+        records = store.load_records_by_id(session.connection(), [practitioner_id])
         if not records or not records[0].active:
             raise UnknownPractitioner()
-        plans = store.load_plans(session, records, day, day)
-        return plans[practitioner_id], store.load_practice_plan(session, practice, day, day)
+        plans = store.load_plans(session.connection(), records, day, day)
+        return plans[practitioner_id], store.load_practice_plan(session.connection(), practice, day, day)
 
     @staticmethod
     def _length(
@@ -438,7 +513,7 @@ class SqlCalendar:
             if not practice_plan.is_open(day, minute, minute + length):
                 raise OutsideOpeningHours()
             raise SlotUnavailable()
-        busy = store.load_busy(session, {plan.record.id: plan}, day, day, exclude_id=exclude_id)
+        busy = store.load_busy(session.connection(), {plan.record.id: plan}, day, day, exclude_id=exclude_id)
         windows = busy.get(plan.record.id, day)
         if overlaps(minute, length, windows):
             absences = clip_all(plan.absences, day)
@@ -552,7 +627,7 @@ class SqlCalendar:
             raise InvalidRequest("Give the phone number and the last name or the date of birth.")
         local_now = self._now(now)
         with self._read() as session:
-            store.load_practice(session, practice_id)
+            store.load_practice(session.connection(), practice_id)
             ids = matching_patient_ids(session, phone=phone, last_name=last_name, birth_date=birth_date)
             if not ids:
                 return []
@@ -573,7 +648,7 @@ class SqlCalendar:
             .order_by(c.starts_at)
         )
         appointments = list(session.scalars(query).all())
-        names = {r.id: r.display_name for r in store.load_records(session, practice_id)}
+        names = {r.id: r.display_name for r in store.load_records(session.connection(), practice_id)}
         return [_info(a, names.get(a.practitioner_id, "")) for a in appointments]
 
     def find_or_create_patient(
@@ -589,7 +664,7 @@ class SqlCalendar:
         if not last_name.strip():
             raise InvalidRequest("A patient needs a last name.")
         with Session(self.engine, expire_on_commit=False) as session:
-            store.load_practice(session, practice_id)
+            store.load_practice(session.connection(), practice_id)
             info = find_or_create(
                 session, last_name=last_name, first_name=first_name, birth_date=birth_date, phone=phone
             )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
-from practice.calendar_types import Slot
 from practice.directory import PractitionerRecord
 
 DAY_MINUTES = 24 * 60
@@ -14,6 +15,7 @@ Window = tuple[int, int]
 """[start, end) in minutes after local midnight."""
 
 _SPACING_MINUTES = 60
+HALF_DAYS: tuple[Window, Window] = ((0, 13 * 60), (13 * 60, DAY_MINUTES))
 _POOL_CAP = 5000
 
 
@@ -96,24 +98,54 @@ def clip_all(intervals: Iterable[tuple[datetime, datetime]], day: date) -> list[
     return sorted(w for i in intervals if (w := _clip_to_day(i, day)) is not None)
 
 
+def rule_grid(practice: PracticePlan, plan: PractitionerPlan, weekday: int, duration: int | None) -> dict[int, int]:
+    """{start: length} of the weekly rules of a weekday, cut by the practice's opening windows."""
+    found: dict[int, int] = {}
+    opening = practice.opening.get(weekday, [])
+    for rule in plan.rules.get(weekday, []):
+        length = duration or rule.step
+        for segment in _intersect((rule.start, rule.end), opening):
+            found.update(dict.fromkeys(_grid(rule.start, rule.step, segment, length), length))
+    return found
+
+
+def extra_grid(plan: PractitionerPlan, day: date, duration: int | None) -> dict[int, int]:
+    """{start: length} of the practitioner's extra openings that day (honoured as they are)."""
+    found: dict[int, int] = {}
+    step = plan.default_step
+    for segment in clip_all(plan.extras, day):
+        found.update(dict.fromkeys(_grid(segment[0], step, segment, duration or step), duration or step))
+    return found
+
+
 def grid_starts(practice: PracticePlan, plan: PractitionerPlan, day: date, duration: int | None) -> list[Window]:
     """Every (start, duration) on the practitioner's grid that day, before absences and bookings.
 
     Rules are cut by the practice's opening windows and skipped on closed days; extra openings
     are explicit decisions and are honoured as they are.
     """
-    found: dict[int, int] = {}
-    if day not in practice.closed_days:
-        opening = practice.opening.get(day.weekday(), [])
-        for rule in plan.rules.get(day.weekday(), []):
-            length = duration or rule.step
-            for segment in _intersect((rule.start, rule.end), opening):
-                found.update(dict.fromkeys(_grid(rule.start, rule.step, segment, length), length))
-    for segment in clip_all(plan.extras, day):
-        step = plan.default_step
-        length = duration or step
-        found.update(dict.fromkeys(_grid(segment[0], step, segment, length), length))
+    found = {} if day in practice.closed_days else rule_grid(practice, plan, day.weekday(), duration)
+    if plan.extras:
+        found |= extra_grid(plan, day, duration)
     return sorted(found.items())
+
+
+class GridCache:
+    """`grid_starts` memoised per practitioner, weekday and duration for the length of one search."""
+
+    def __init__(self, practice: PracticePlan) -> None:
+        self.practice = practice
+        self._weekly: dict[tuple[int, int, int | None], list[Window]] = {}
+
+    def starts(self, plan: PractitionerPlan, day: date, duration: int | None) -> list[Window]:
+        if plan.extras:
+            return grid_starts(self.practice, plan, day, duration)
+        if day in self.practice.closed_days:
+            return []
+        key = (plan.record.id, day.weekday(), duration)
+        if key not in self._weekly:
+            self._weekly[key] = sorted(rule_grid(self.practice, plan, day.weekday(), duration).items())
+        return self._weekly[key]
 
 
 def overlaps(start: int, length: int, busy: Sequence[Window]) -> bool:
@@ -126,13 +158,37 @@ def overlaps(start: int, length: int, busy: Sequence[Window]) -> bool:
     return False
 
 
+def first_free(
+    starts: Sequence[Window], busy: Sequence[Window], low: int, high: int, accept: Callable[[int], bool]
+) -> Window | None:
+    """The earliest free (start, length) with low <= start < high that `accept` takes, if any."""
+    for index in range(bisect_left(starts, (low, -1)), len(starts)):
+        start, length = starts[index]
+        if start >= high:
+            return None
+        if accept(start) and not overlaps(start, length, busy):
+            return start, length
+    return None
+
+
 def free_starts(candidates: Iterable[Window], busy: Sequence[Window]) -> list[Window]:
     """The candidates that overlap no busy window (busy sorted by start)."""
     return [(start, length) for start, length in candidates if not overlaps(start, length, busy)]
 
 
-def half_day(slot: Slot) -> tuple[date, bool]:
-    return slot.starts_at.date(), slot.starts_at.hour < 13
+class FreeSlot(NamedTuple):
+    """A free slot found by a search, cheap to build and sort; `order` ranks its practitioner."""
+
+    day: date
+    start: int
+    order: int
+    practitioner_id: int
+    length: int
+    kind_id: int | None
+
+    @property
+    def half_day(self) -> tuple[date, bool]:
+        return self.day, self.start < HALF_DAYS[1][0]
 
 
 @dataclass(slots=True)
@@ -140,38 +196,41 @@ class SlotPicker:
     """Choose `limit` slots spread over distinct half-days, earliest first; fill sensibly when scarce."""
 
     limit: int
-    picks: list[Slot] = field(default_factory=list)
-    pool: list[Slot] = field(default_factory=list)
+    picks: list[FreeSlot] = field(default_factory=list)
+    pool: list[FreeSlot] = field(default_factory=list)
     _half_days: set[tuple[date, bool]] = field(default_factory=set)
 
     @property
     def done(self) -> bool:
         return len(self.picks) >= self.limit
 
-    def offer_day(self, slots: Iterable[Slot]) -> None:
+    def offer_day(self, slots: Iterable[FreeSlot]) -> None:
         """Offer one day's free slots, sorted by time then by practitioner order."""
         for slot in slots:
-            key = half_day(slot)
-            if not self.done and key not in self._half_days:
+            if self.done:
+                return
+            key = slot.half_day
+            if key not in self._half_days:
                 self._half_days.add(key)
                 self.picks.append(slot)
             elif len(self.pool) < _POOL_CAP:
                 self.pool.append(slot)
 
-    def result(self) -> list[Slot]:
+    def result(self) -> list[FreeSlot]:
         if not self.done:
             self._fill(spaced=True)
             self._fill(spaced=False)
-        return sorted(self.picks, key=lambda s: (s.starts_at, s.practitioner_id))
+        return sorted(self.picks)
 
     def _fill(self, *, spaced: bool) -> None:
+        chosen = set(self.picks)
         for slot in self.pool:
             if self.done:
                 return
-            if slot in self.picks or (spaced and self._too_close(slot)):
+            if slot in chosen or (spaced and self._too_close(slot)):
                 continue
             self.picks.append(slot)
+            chosen.add(slot)
 
-    def _too_close(self, slot: Slot) -> bool:
-        gap = timedelta(minutes=_SPACING_MINUTES)
-        return any(abs(slot.starts_at - other.starts_at) < gap for other in self.picks)
+    def _too_close(self, slot: FreeSlot) -> bool:
+        return any(o.day == slot.day and abs(o.start - slot.start) < _SPACING_MINUTES for o in self.picks)
