@@ -33,75 +33,19 @@ BOOKED_RATIO = 0.4
 PATIENTS = 2000
 _BATCH = 5000
 
-_LAST_NAMES = [
-    "Martin",
-    "Bernard",
-    "Thomas",
-    "Petit",
-    "Robert",
-    "Richard",
-    "Durand",
-    "Dubois",
-    "Moreau",
-    "Laurent",
-    "Simon",
-    "Michel",
-    "Lefebvre",
-    "Leroy",
-    "Roux",
-    "David",
-    "Bertrand",
-    "Morel",
-    "Fournier",
-    "Girard",
-    "Bonnet",
-    "Dupont",
-    "Lambert",
-    "Fontaine",
-    "Rousseau",
-    "Vincent",
-    "Muller",
-    "Lefevre",
-    "Faure",
-    "Andre",
-    "Mercier",
-    "Blanc",
-    "Guerin",
-    "Boyer",
-    "Garnier",
-    "Chevalier",
-    "Francois",
-    "Legrand",
-    "Gauthier",
-    "Garcia",
-    "Perrin",
-    "Robin",
-    "Clement",
-    "Morin",
-    "Nicolas",
-    "Henry",
-    "Roussel",
-    "Mathieu",
-    "Gautier",
-    "Masson",
-]
-_FIRST_NAMES = [
-    "Claire",
-    "Paul",
-    "Jean",
-    "Sophie",
-    "Marc",
-    "Julie",
-    "Anne",
-    "Pierre",
-    "Camille",
-    "Louis",
-    "Emma",
-    "Hugo",
-    "Léa",
-    "Nathalie",
-    "Olivier",
-]
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_LAST_NAMES = _words(
+    """Martin Bernard Thomas Petit Robert Richard Durand Dubois Moreau Laurent Simon Michel
+    Lefebvre Leroy Roux David Bertrand Morel Fournier Girard Bonnet Dupont Lambert Fontaine
+    Rousseau Vincent Muller Lefevre Faure Andre Mercier Blanc Guerin Boyer Garnier Chevalier
+    Francois Legrand Gauthier Garcia Perrin Robin Clement Morin Nicolas Henry Roussel Mathieu
+    Gautier Masson"""
+)
+_FIRST_NAMES = _words("Claire Paul Jean Sophie Marc Julie Anne Pierre Camille Louis Emma Hugo Léa Nathalie Olivier")
 _PROFESSIONS = (
     [("Médecin généraliste", "Dr")] * 20
     + [("Pédiatre", "Dr")] * 5
