@@ -422,3 +422,45 @@ def test_a_protocol_word_does_not_fuzzy_match_another() -> None:
     matcher = TermMatcher([Term("fracture"), Term("facture"), Term("fitting")], 84)
     assert matcher.keys_for("facture") == frozenset({"facture"})
     assert matcher.keys_for("sitting") == frozenset()
+
+
+# Phrasings written for these tests (not taken from the evaluation set), one per red flag or trap.
+OWN_PHRASINGS = [
+    ("emergency", "il s'est écroulé dans la cuisine et il bouge plus"),
+    ("emergency", "ça m'oppresse au niveau du coeur et j'ai des sueurs"),
+    ("emergency", "my husband is clutching his chest"),
+    ("emergency", "elle parle bizarre et sa bouche tombe"),
+    ("emergency", "il traîne la jambe depuis ce matin"),
+    ("emergency", "j'ai perdu la vue d'un oeil d'un coup"),
+    ("emergency", "elle a fait une crise et s'est mordu la langue"),
+    ("emergency", "un mal de tête comme jamais, d'un coup"),
+    ("emergency", "il a bu de la soude"),
+    ("emergency", "mon fils a pris les médicaments de son père"),
+    ("emergency", "il s'est brûlé gravement avec de l'eau bouillante sur tout le bras"),
+    ("emergency", "she fell down the stairs and isn't moving"),
+    ("emergency", "my son is having trouble breathing and his ribs are sucking in"),
+    ("emergency", "ma fille a la fièvre et des taches rouges qui ne partent pas quand j'appuie"),
+    ("emergency", "elle est enceinte de 3 mois et elle a très mal au ventre"),
+    ("emergency", "j'ai mal au dos et je ne sens plus les fesses et je perds mes urines"),
+    ("emergency", "je ne veux plus vivre, j'ai pris tous mes médicaments"),
+    ("emergency", "mon bébé a 10 jours et il a 38,2"),
+    ("urgent", "la fièvre ne baisse pas malgré le doliprane"),
+    ("urgent", "j'ai mal aux reins et 39 de fièvre"),
+    ("urgent", "ma mère de 82 ans est tombée ce matin, elle a mal au poignet"),
+    ("urgent", "mon fils a une toux aboyante cette nuit"),
+    ("urgent", "j'ai comme un voile devant l'oeil depuis ce matin"),
+    ("urgent", "i got back from nigeria last week and i have a fever"),
+    ("routine", "je voudrais un rendez-vous pour faire mes vaccins avant de partir au Sénégal"),
+    ("routine", "j'ai les pieds gonflés le soir quand il fait chaud"),
+    ("routine", "mon mari prend du xarelto, il faut renouveler l'ordonnance"),
+    ("routine", "je suis enceinte de trois mois, je voudrais un rendez-vous de suivi"),
+    ("routine", "mon père a été opéré du coeur il y a 5 ans, il a besoin d'un suivi"),
+    ("routine", "j'ai un point de côté quand je cours"),
+    ("routine", "je ne vois plus mon ordonnance"),
+    ("routine", "mon coeur bat vite quand je fais du sport, je voudrais un bilan"),
+]
+
+
+@pytest.mark.parametrize(("level", "text"), OWN_PHRASINGS)
+def test_own_phrasings(engine: TriageEngine, level: str, text: str) -> None:
+    assert engine.assess(text).level == level
