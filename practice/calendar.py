@@ -561,3 +561,8 @@ def _replacement(
         call_id=call_id,
         rescheduled_from_id=old.id,
     )
+
+
+def as_calendar(calendar: SqlCalendar) -> Calendar:
+    """`SqlCalendar` seen through the Protocol (mypy checks that it conforms)."""
+    return calendar

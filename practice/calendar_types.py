@@ -52,7 +52,8 @@ class SlotConstraints:
     """What the caller asked for; every field optional. Times are the practice's local wall clock.
 
     `not_before`/`not_after` bound the slot's start time (inclusive); `date_to` is inclusive;
-    weekdays are 0 = Monday. `consultation_type` is an id or a name ("première consultation").
+    weekdays are 0 = Monday; `excluded_days` are dates the caller cannot come ("pas le 12");
+    `consultation_type` is an id or a name ("première consultation").
     """
 
     day: date | None = None
@@ -63,6 +64,7 @@ class SlotConstraints:
     not_after: time | None = None
     weekdays: frozenset[int] = field(default_factory=frozenset)
     excluded_weekdays: frozenset[int] = field(default_factory=frozenset)
+    excluded_days: frozenset[date] = field(default_factory=frozenset)
     consultation_type: int | str | None = None
     duration_minutes: int | None = None
     horizon_days: int = 92
@@ -72,6 +74,7 @@ class SlotConstraints:
             object.__setattr__(self, "part_of_day", PartOfDay.parse(self.part_of_day))
         object.__setattr__(self, "weekdays", frozenset(self.weekdays))
         object.__setattr__(self, "excluded_weekdays", frozenset(self.excluded_weekdays))
+        object.__setattr__(self, "excluded_days", frozenset(self.excluded_days))
         self._validate()
 
     def _validate(self) -> None:
@@ -97,7 +100,7 @@ class SlotConstraints:
 
     def allows_day(self, day: date) -> bool:
         weekday = day.weekday()
-        if weekday in self.excluded_weekdays:
+        if weekday in self.excluded_weekdays or day in self.excluded_days:
             return False
         return not self.weekdays or weekday in self.weekdays
 

@@ -231,6 +231,12 @@ def test_after_17h_and_not_on_wednesday(cal, clinic):
     assert {s.practitioner_id for s in slots} == {clinic.practitioners["paul_martin"]}  # Claire stops at 18:00
 
 
+def test_excluded_days(cal, clinic):
+    wanted = SlotConstraints(excluded_days={MONDAY, TUESDAY})
+    slots = cal.find_slots(clinic.practice_id, practitioner="Paul Martin", constraints=wanted, now=NOW)
+    assert starts(slots) == [at(THURSDAY, 9), at(THURSDAY, 14), at(FRIDAY, 9)]
+
+
 def test_before_a_time_and_only_some_weekdays(cal, clinic):
     wanted = SlotConstraints(not_after=time(9, 30), weekdays={4})
     slots = cal.find_slots(
