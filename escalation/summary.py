@@ -209,11 +209,12 @@ def _caller(ticket: Ticket, call: Call | None, patient: Patient | None) -> Calle
     number = (call.caller_number if call else "") or ticket.caller_number
     if patient is not None:
         name = f"{patient.first_name} {patient.last_name}".strip()
-        return CallerInfo(name=name, number=_phone(number or patient.phone), birth_date=patient.birth_date)
-    return CallerInfo(name=str(given.get("name", "")), number=_phone(number), birth_date=_date(given.get("birth_date")))
+        return CallerInfo(name=name, number=display_phone(number or patient.phone), birth_date=patient.birth_date)
+    birth_date = _date(given.get("birth_date"))
+    return CallerInfo(name=str(given.get("name", "")), number=display_phone(number), birth_date=birth_date)
 
 
-def _phone(number: str) -> str:
+def display_phone(number: str) -> str:
     """A number as a secretary dials it: '+33612345678' → '06 12 34 56 78'."""
     if not number:
         return ""

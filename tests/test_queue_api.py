@@ -137,7 +137,7 @@ def test_callbacks_are_listed_and_closed(world: ConsoleWorld, base: str):
     with client_for(world, base, "sec0") as sec0:
         view = sec0.get("/api/queue").json()
         assert [c["id"] for c in view["callbacks"]] == [ticket]
-        assert view["callbacks"][0]["caller_number"] == "0698765432" and view["waiting"] == []
+        assert view["callbacks"][0]["caller_number"] == "06 98 76 54 32" and view["waiting"] == []
         done = sec0.post(f"/api/tickets/{ticket}/close", json={"disposition": "callback_done"})
         assert done.status_code == 200 and done.json()["status"] == "closed"
         assert sec0.get("/api/queue").json()["callbacks"] == []

@@ -14,7 +14,7 @@ from console.auth import ConsoleUser, CsrfProtected, require_role
 from console.deps import SessionDep
 from console.events import EventBroadcaster, sse_stream, valid_stream_id
 from escalation.queue import HumanQueue, QueueEntry, TicketNotFound
-from escalation.summary import HandoffSummary, SummaryPolisher, build_summary, polish_summary
+from escalation.summary import HandoffSummary, SummaryPolisher, build_summary, display_phone, polish_summary
 from escalation.ticket_store import TicketStore
 from practice.models import AuditLog, Call, Patient, Practice, Practitioner, Role, Ticket, TicketStatus, Turn, utc_now
 
@@ -252,7 +252,8 @@ def _item(entry: QueueEntry, ticket: Ticket | None, names: dict[int, str], user:
     return QueueItem(
         id=entry.id, practice_id=entry.practice_id, practice_name=names.get(entry.practice_id or 0, ""),
         level=entry.level, status=entry.status, kind=ticket.kind if ticket else "handoff",
-        reason=ticket.reason if ticket else "", caller_number=ticket.caller_number if ticket else "",
+        reason=ticket.reason if ticket else "",
+        caller_number=display_phone(ticket.caller_number) if ticket else "",
         created_at=entry.created_at, waited_s=round(entry.waited_s, 1), sla_breached=entry.sla_breached,
         requeued=entry.requeued, mine=entry.claimed_by == user.id,
     )
@@ -266,7 +267,8 @@ def _callbacks(session: Session, user: ConsoleUser, names: dict[int, str]) -> li
         .order_by(col(Ticket.callback_due).asc(), col(Ticket.created_at).asc()).limit(200)
     )
     return [CallbackItem(id=t.id, practice_id=t.practice_id, practice_name=names.get(t.practice_id or 0, ""),
-                         level=t.level, reason=t.reason, caller_number=t.caller_number, created_at=t.created_at,
+                         level=t.level, reason=t.reason, caller_number=display_phone(t.caller_number),
+                         created_at=t.created_at,
                          callback_due=t.callback_due) for t in rows]
 
 

@@ -119,9 +119,14 @@
   }
 
   async function openTicket(id) {
-    const { ok, data } = await api("GET", `/api/tickets/${encodeURIComponent(id)}`);
-    if (!ok) { notice(data.detail || "Ticket introuvable.", true); return; }
     selected = id;
+    await reloadDetail(id);
+  }
+
+  async function reloadDetail(id) {
+    const { ok, data } = await api("GET", `/api/tickets/${encodeURIComponent(id)}`);
+    if (selected !== id) return;  // closed or another ticket opened meanwhile
+    if (!ok) { notice(data.detail || "Ticket introuvable.", true); return; }
     showDetail(data);
   }
 
@@ -154,15 +159,16 @@
     if (!selected) return;
     const { ok, data } = await api("POST", `/api/tickets/${encodeURIComponent(selected)}/release`);
     notice(ok ? "Appel remis dans la file." : data.detail || "Échec.", !ok);
-    if (ok) await openTicket(selected);
+    if (ok && selected) await reloadDetail(selected);
     refresh();
   }
 
   async function closeTicket(event) {
     event.preventDefault();
     if (!selected) return;
+    const id = selected;
     const body = { disposition: $("disposition").value, note: $("note").value };
-    const { ok, data } = await api("POST", `/api/tickets/${encodeURIComponent(selected)}/close`, body);
+    const { ok, data } = await api("POST", `/api/tickets/${encodeURIComponent(id)}/close`, body);
     if (ok) {
       notice("Ticket clos.");
       $("note").value = "";
@@ -188,7 +194,7 @@
       const event = JSON.parse(message.data);
       if (event.type === "queued" && event.level === "emergency") notice("Nouvel appel : urgence vitale !", true);
       refresh();
-      if (selected && event.ticket === selected) openTicket(selected);
+      if (selected && event.ticket === selected) reloadDetail(selected);
     };
   }
 
@@ -202,7 +208,7 @@
       setInterval(heartbeat, 10000);
     }
     setInterval(tick, 1000);
-    setInterval(() => { if (selected) openTicket(selected); }, 5000);  // live transcript while a ticket is open
+    setInterval(() => { if (selected) reloadDetail(selected); }, 5000);  // live transcript while a ticket is open
     refresh();
     connect();
   });
