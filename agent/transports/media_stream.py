@@ -271,7 +271,7 @@ class FloodGuard:
         now = self._clock()
         self._tokens = min(self._capacity, self._tokens + (now - self._last) * self._rate)
         self._last = now
-        if self._tokens < seconds:
+        if self._tokens + 1e-9 < seconds:
             return False
         self._tokens -= seconds
         return True
