@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -151,14 +151,25 @@ class SqlCalendar:
 
     # --- sessions, time and locks ------------------------------------------------------------------
 
-    def _local(self, moment: datetime) -> datetime:
+    def _zone(self, practice: store.PracticeRow) -> ZoneInfo:
+        """The practice's own time zone (its `timezone` column), else the calendar's default."""
+        try:
+            return ZoneInfo(practice.timezone) if practice.timezone else self.tz
+        except (ZoneInfoNotFoundError, ValueError):
+            return self.tz
+
+    def _clock(self, conn: sa.Connection, practice_id: int) -> ZoneInfo:
+        return self._zone(store.load_practice(conn, practice_id))
+
+    @staticmethod
+    def _local(moment: datetime, zone: ZoneInfo) -> datetime:
         """A naive local wall-clock datetime (aware datetimes are converted to the practice's zone)."""
         if moment.tzinfo is None:
             return moment
-        return moment.astimezone(self.tz).replace(tzinfo=None)
+        return moment.astimezone(zone).replace(tzinfo=None)
 
-    def _now(self, now: datetime | None) -> datetime:
-        return self._local(now or datetime.now(self.tz))
+    def _now(self, now: datetime | None, zone: ZoneInfo) -> datetime:
+        return self._local(now or datetime.now(zone), zone)
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -250,10 +261,10 @@ class SqlCalendar:
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidRequest("Ask for between 1 and 50 slots.")
         wanted = constraints or SlotConstraints()
-        local_now = self._now(now)
-        first, last = wanted.first_day(local_now.date()), wanted.last_day(local_now.date())
         with self.engine.connect() as conn:
             practice = store.load_practice(conn, practice_id)
+            local_now = self._now(now, self._zone(practice))
+            first, last = wanted.first_day(local_now.date()), wanted.last_day(local_now.date())
             candidates = self._candidates(store.load_records(conn, practice_id), practitioner, profession)
             if last < first or not candidates:
                 return []
@@ -279,8 +290,9 @@ class SqlCalendar:
         now: datetime | None = None,
     ) -> AppointmentInfo:
         """Book a free slot; booking the same patient into the same slot again returns that appointment."""
-        start, local_now = self._local(starts_at), self._now(now)
         with self._write(practice_id, [practitioner_id]) as session:
+            zone = self._clock(session.connection(), practice_id)
+            start, local_now = self._local(starts_at, zone), self._now(now, zone)
             if session.get(Patient, patient_id) is None:
                 raise UnknownPatient()
             existing = _active_at(session, practitioner_id, start)
@@ -367,9 +379,9 @@ class SqlCalendar:
 
     def cancel(self, practice_id: int, *, appointment_id: int, now: datetime | None = None) -> AppointmentInfo:
         """Cancel an upcoming appointment; cancelling a cancelled one changes nothing."""
-        local_now = self._now(now)
         pid = self._practitioner_of(practice_id, appointment_id)
         with self._write(practice_id, [pid]) as session:
+            local_now = self._now(now, self._clock(session.connection(), practice_id))
             appointment = _appointment(session, practice_id, appointment_id, lock=not self._sqlite)
             name = self._name(session, pid)
             if appointment.status == AppointmentStatus.cancelled:
@@ -407,10 +419,11 @@ class SqlCalendar:
         now: datetime | None = None,
     ) -> AppointmentInfo:
         """Atomically cancel an appointment and book its replacement (linked by `rescheduled_from_id`)."""
-        start, local_now = self._local(starts_at), self._now(now)
         old_pid = self._practitioner_of(practice_id, appointment_id)
         new_pid = practitioner_id or old_pid
         with self._write(practice_id, [old_pid, new_pid]) as session:
+            zone = self._clock(session.connection(), practice_id)
+            start, local_now = self._local(starts_at, zone), self._now(now, zone)
             old = _appointment(session, practice_id, appointment_id, lock=not self._sqlite)
             name = self._name(session, new_pid)
             replay = self._replayed(session, old, new_pid, start)
@@ -469,9 +482,8 @@ class SqlCalendar:
         """Upcoming active appointments of the patient identified by phone plus last name or birth date."""
         if not phone or not (last_name or birth_date):
             raise InvalidRequest("Give the phone number and the last name or the date of birth.")
-        local_now = self._now(now)
         with self._read() as session:
-            store.load_practice(session.connection(), practice_id)
+            local_now = self._now(now, self._clock(session.connection(), practice_id))
             ids = matching_patient_ids(session, phone=phone, last_name=last_name, birth_date=birth_date)
             if not ids:
                 return []

@@ -26,7 +26,7 @@ from practice.errors import (
     UnknownPractitioner,
     UnknownProfession,
 )
-from practice.models import Appointment, AvailabilityRule, Patient
+from practice.models import Appointment, AvailabilityRule, Patient, Practice
 from tests.factories import (
     MONDAY,
     NOW,
@@ -177,6 +177,22 @@ def test_aware_now_is_read_in_the_practice_zone(cal, clinic):
     now = datetime(2030, 3, 4, 9, 5, tzinfo=UTC)  # 10:05 in Paris (UTC+1 in March)
     slots = cal.find_slots(clinic.practice_id, practitioner=clinic.practitioners["claire_martin"], now=now)
     assert starts(slots)[0] == at(MONDAY, 10, 10)
+
+
+def test_the_practice_time_zone_is_used(engine, cal, clinic, alice):
+    with session_scope(engine) as session:
+        session.get(Practice, clinic.practice_id).timezone = "Indian/Reunion"  # UTC+4
+    now = datetime(2030, 3, 4, 5, 5, tzinfo=UTC)  # 09:05 in Saint-Denis
+    slots = cal.find_slots(clinic.practice_id, practitioner=clinic.practitioners["claire_martin"], now=now)
+    assert starts(slots)[0] == at(MONDAY, 9, 10)
+    appointment = cal.book(
+        clinic.practice_id,
+        practitioner_id=clinic.practitioners["claire_martin"],
+        patient_id=alice,
+        starts_at=datetime(2030, 3, 4, 6, 10, tzinfo=UTC),
+        now=now,
+    )
+    assert appointment.starts_at == at(MONDAY, 10, 10)
 
 
 # --- constraints ----------------------------------------------------------------------------------
