@@ -290,14 +290,27 @@ class _LiveCall:
         self.hangup.set()
 
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
-        if ev.new_state != "away" or self.session is None:
+        if ev.new_state == "away":
+            self._prompt_silent_caller()
+
+    def _prompt_silent_caller(self) -> None:
+        """A caller who says nothing hears a prompt, then, still silent, a goodbye before the line is closed."""
+        if self.session is None or self.hangup.is_set():
             return
         self._no_input_count += 1
-        name = "no_input" if self._no_input_count <= self.runner.options.no_input_prompts else "goodbye_no_input"
+        last = self._no_input_count > self.runner.options.no_input_prompts
         with contextlib.suppress(RuntimeError):
-            handle = self.session.say(prompts.text(name, self.lang))
-            if name == "goodbye_no_input":
-                handle.add_done_callback(lambda _: self.hangup.set())
+            handle = self.session.say(prompts.text("goodbye_no_input" if last else "no_input", self.lang))
+            handle.add_done_callback(lambda _: self.hangup.set() if last else self._recheck_silence())
+
+    def _recheck_silence(self) -> None:
+        spoken = sum(t.speaker == "caller" for t in self.call.turns)
+        asyncio.get_running_loop().call_later(self.runner.options.user_away_timeout_s, self._still_silent, spoken)
+
+    def _still_silent(self, spoken_before: int) -> None:
+        spoken = sum(t.speaker == "caller" for t in self.call.turns)
+        if self.session is not None and self.session.user_state == "away" and spoken == spoken_before:
+            self._prompt_silent_caller()
 
     def _on_close(self, ev: CloseEvent) -> None:
         if ev.error is not None:

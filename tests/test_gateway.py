@@ -63,11 +63,11 @@ class FixedSTT(stt.STT[Any]):
 
 
 class ToneTTS(tts.TTS[Any]):
-    """0.3 s of tone per reply at 8 kHz, or a failure."""
+    """A tone per reply at 8 kHz (0.3 s unless told), or a failure."""
 
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, seconds: float = 0.3) -> None:
         super().__init__(capabilities=tts.TTSCapabilities(streaming=False), sample_rate=8000, num_channels=1)
-        self.fail = fail
+        self.fail, self.seconds = fail, seconds
 
     def synthesize(self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS) -> Any:
         return _ToneStream(tts=self, input_text=text, conn_options=conn_options)
@@ -75,18 +75,20 @@ class ToneTTS(tts.TTS[Any]):
 
 class _ToneStream(tts.ChunkedStream):
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
-        if getattr(self._tts, "fail", False):
+        assert isinstance(self._tts, ToneTTS)
+        if self._tts.fail:
             raise APIConnectionError("tts down", retryable=False)
         output_emitter.initialize(request_id=uuid.uuid4().hex, sample_rate=8000, num_channels=1,
                                   mime_type="audio/pcm")
-        tone = (np.sin(np.arange(2400) / 8000 * 2 * np.pi * 440) * 5000).astype(np.int16)
+        n = int(self._tts.seconds * 8000)
+        tone = (np.sin(np.arange(n) / 8000 * 2 * np.pi * 440) * 5000).astype(np.int16)
         output_emitter.push(tone.tobytes())
         output_emitter.flush()
 
 
-def stack(*, stt_fail: bool = False, tts_fail: bool = False) -> VoiceStack:
+def stack(*, stt_fail: bool = False, tts_fail: bool = False, tts_seconds: float = 0.3) -> VoiceStack:
     return VoiceStack(vad=load_vad(0.5), make_stt=lambda lang: FixedSTT(fail=stt_fail),
-                      make_tts=lambda lang: ToneTTS(fail=tts_fail), triage=TriageEngine.default(),
+                      make_tts=lambda lang: ToneTTS(fail=tts_fail, seconds=tts_seconds), triage=TriageEngine.default(),
                       make_llm=lambda lang: AcknowledgeLLM(lang=lang))
 
 
@@ -302,3 +304,44 @@ async def test_a_flood_is_dropped_without_killing_the_server(db: Engine) -> None
             await ws.send(CarrierMessages("MZ2").start())
             await until_mark(ws)
     assert summary.stats["dropped_frames"] > 0 and summary.outcome == "error"
+
+
+async def test_a_caller_talking_over_the_agent_gets_a_clear(db: Engine) -> None:
+    server, inbox = start_server(db, stack(tts_seconds=6.0), CallOptions(playout_lead_s=1.0, start_timeout_s=2.0))
+    carrier = CarrierMessages("MZ" + uuid.uuid4().hex)
+    events: list[str] = []
+    with server as base:
+        async with connect(f"{base}/media-stream") as ws:
+            await ws.send(carrier.start())
+            async with asyncio.timeout(15):
+                async for raw in ws:  # the greeting starts: talk over it
+                    if json.loads(raw)["event"] == "media":
+                        break
+            for frame in split_frames(say_mulaw("Allô, allô, excusez-moi, je vous interromps.")):
+                await ws.send(carrier.media(frame))
+                await asyncio.sleep(0.02)
+            async with asyncio.timeout(15):
+                async for raw in ws:
+                    events.append(json.loads(raw)["event"])
+                    if events[-1] == "clear":
+                        break
+            await ws.send(carrier.stop())
+        await wait_summary(inbox, carrier.stream_sid)
+    assert events[-1] == "clear"
+
+
+async def test_a_caller_who_never_speaks_is_prompted_then_hung_up_on(db: Engine) -> None:
+    options = CallOptions(playout_lead_s=None, user_away_timeout_s=0.8, start_timeout_s=2.0)
+    server, inbox = start_server(db, stack(), options)
+    carrier = CarrierMessages("MZ" + uuid.uuid4().hex)
+    with server as base:
+        async with connect(f"{base}/media-stream") as ws:
+            await ws.send(carrier.start())
+            for _ in range(3):  # greeting, "je ne vous entends pas", goodbye
+                await until_mark(ws)
+            assert (await close_of(ws))[0] == 1000
+        summary = await wait_summary(inbox, carrier.stream_sid)
+    agent = [t.text for t in summary.turns if t.speaker == "agent"]
+    assert any("ne vous entends pas" in line for line in agent)
+    assert any("raccrocher" in line for line in agent)
+    assert summary.outcome == "abandoned"
