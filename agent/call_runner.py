@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -132,8 +133,9 @@ class CallRunner:
         live = _LiveCall(self, socket, stream, call)
         try:
             await live.run()
-        except Exception:
-            log.exception("call failed", extra={"call_id": call.call_id})
+        except Exception as exc:  # logged by type only: messages may quote what the caller said
+            log.error("call failed", extra={"call_id": call.call_id, "error": type(exc).__name__,
+                                            "where": _where(exc)})
             call.error = "internal"
             await _close_quietly(socket, CloseCode.INTERNAL_ERROR, "internal error")
         finally:
@@ -343,6 +345,12 @@ class _LiveCall:
         summary = await self.call.close(stats)
         log.info("call ended", extra={"call_id": summary.call_id, "outcome": summary.outcome, **stats})
         return summary
+
+
+def _where(exc: BaseException) -> str:
+    """Where an exception was raised (file:line in function), without its message."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
 
 
 async def _close_quietly(socket: MessageSocket, code: int, reason: str) -> None:

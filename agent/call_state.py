@@ -156,8 +156,9 @@ class CallState:
         while (operation := await self._writes.get()) is not None:
             try:
                 await asyncio.to_thread(operation)
-            except Exception:
-                log.exception("could not persist a call event", extra={"call_id": self.call_id})
+            except Exception as exc:  # by type only: database errors echo their parameters (transcripts)
+                log.error("could not persist a call event", extra={"call_id": self.call_id,
+                                                                   "error": type(exc).__name__})
 
 
 def _with_latency(turn: TurnRecord, latency_ms: int) -> TurnRecord:

@@ -58,8 +58,8 @@ def guard_turn(text: str, *, triage: Triage, lang: str = "fr", context: Any = No
         return GuardResult("routine", "self_service", context=context)
     try:
         decision = triage.assess(text, context=context)
-    except Exception:
-        log.exception("triage engine failed; handing the call to a human")
+    except Exception as exc:  # by type only: the message may quote the caller
+        log.error("triage engine failed; handing the call to a human", extra={"error": type(exc).__name__})
         return GuardResult("urgent", "handoff", {"error": "triage_failed"}, prompts.text("urgent_handoff", lang),
                            True, context)
     return _result(decision, lang)

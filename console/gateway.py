@@ -83,8 +83,8 @@ async def media_stream(websocket: WebSocket) -> None:
         return
     try:
         await handler(socket)
-    except Exception:
-        log.exception("call handler failed")
+    except Exception as exc:  # by type only: a message may carry what the caller said
+        log.error("call handler failed", extra={"error": type(exc).__name__})
         await socket.close(INTERNAL_ERROR, "internal error")
     finally:
         await socket.close(1000, "call ended")
