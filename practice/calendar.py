@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from practice import calendar_store as store
@@ -21,6 +21,7 @@ from practice.directory import AMBIGUITY_MARGIN, PractitionerRecord, Resolution,
 from practice.errors import (
     AmbiguousPractitioner,
     AppointmentNotActive,
+    CalendarBusy,
     InvalidRequest,
     OutsideOpeningHours,
     SlotInPast,
@@ -141,6 +142,12 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
     return "unique" in text or "duplicate key" in text
 
 
+def _is_contention(exc: OperationalError) -> bool:
+    """SQLite's write lock not obtained in time, or a PostgreSQL deadlock or lock timeout."""
+    text = str(exc.orig).lower()
+    return any(word in text for word in ("database is locked", "deadlock", "lock timeout", "could not obtain lock"))
+
+
 class SqlCalendar:
     """The built-in agenda on the Permanence database; every write is one locked transaction."""
 
@@ -188,6 +195,11 @@ class SqlCalendar:
                 session.rollback()
                 if _is_unique_violation(exc):
                     raise SlotTaken() from None
+                raise
+            except OperationalError as exc:
+                session.rollback()
+                if _is_contention(exc):
+                    raise CalendarBusy() from None
                 raise
             except BaseException:
                 session.rollback()

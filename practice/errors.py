@@ -19,6 +19,13 @@ class CalendarError(Exception):
         return str(self)
 
 
+class CalendarBusy(CalendarError):
+    """The agenda stayed locked by other bookings for too long; the request can be retried."""
+
+    code = "calendar_busy"
+    default_message = "The agenda is busy; try again in a moment."
+
+
 class InvalidRequest(CalendarError):
     code = "invalid_request"
     default_message = "The request is incomplete or inconsistent."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -13,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from practice.calendar import SqlCalendar
-from practice.db import make_engine
-from practice.errors import SlotTaken
+from practice.db import make_engine, migrate
+from practice.errors import CalendarBusy, SlotTaken
 from practice.models import Appointment
 from tests.factories import MONDAY, NOW, make_clinic, make_patient
 
@@ -153,3 +154,29 @@ def test_processes_race_for_the_same_slot(engine):
         outcomes = sorted(f.result(timeout=60) for f in futures)
     assert outcomes == ["booked", "taken", "taken", "taken"]
     assert _active(engine, paul) == [(at(11), at(11, 20))]
+
+
+def test_a_write_lock_held_too_long_is_calendar_busy(tmp_path):
+    path = tmp_path / "busy.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    clinic = make_clinic(engine)
+    alice = make_patient(engine)
+    engine.dispose()
+    sa.event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA busy_timeout=100"))
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(CalendarBusy) as caught:
+            SqlCalendar(engine).book(
+                clinic.practice_id,
+                practitioner_id=clinic.practitioners["paul_martin"],
+                patient_id=alice,
+                starts_at=at(9),
+                now=NOW,
+            )
+        assert caught.value.code == "calendar_busy"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        engine.dispose()
