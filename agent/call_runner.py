@@ -105,7 +105,7 @@ class _AgentText(TextOutput):
 
 
 class CallRunner:
-    """Serves one media-stream connection at a time per call: `await runner(socket)` runs the whole call."""
+    """Runs calls: `await runner(socket)` serves one media-stream connection from `start` to hang-up."""
 
     def __init__(
         self,
@@ -179,7 +179,7 @@ class _LiveCall:
     def __init__(self, runner: CallRunner, socket: MessageSocket, stream: InboundStream, call: CallState) -> None:
         self.runner, self.socket, self.stream, self.call = runner, socket, stream, call
         opts = runner.options
-        self.lang = "en" if stream.start and stream.start.start.custom_parameters.get("language") == "en" else "fr"
+        self.lang = call.language
         self.audio_in = MediaStreamAudioInput(queue_frames=opts.limits.queue_frames,
                                               enqueue_timeout_s=opts.limits.enqueue_timeout_s)
         self.audio_out = MediaStreamAudioOutput(self._send, call.stream_sid, max_lead_s=opts.playout_lead_s,

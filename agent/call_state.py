@@ -51,8 +51,11 @@ def _turn_dict(turn: TurnRecord) -> dict[str, Any]:
 class CallState:
     """The live state of one call; every change is written to the store off the event loop, in order."""
 
-    def __init__(self, *, store: CallStore, call_id: str, stream_sid: str, practice: PracticeInfo | None) -> None:
+    def __init__(
+        self, *, store: CallStore, call_id: str, stream_sid: str, practice: PracticeInfo | None, language: str = "fr"
+    ) -> None:
         self.store = store
+        self.language = language
         self.call_id = call_id
         self.stream_sid = stream_sid
         self.practice = practice
@@ -78,7 +81,7 @@ class CallState:
             lambda: store.open_call(practice_id=practice.id if practice else None, caller_number=caller_number,
                                     language=language)
         )
-        return cls(store=store, call_id=call_id, stream_sid=stream_sid, practice=practice)
+        return cls(store=store, call_id=call_id, stream_sid=stream_sid, practice=practice, language=language)
 
     # -- events of the call ------------------------------------------------------------------------------
 
