@@ -237,7 +237,7 @@ class Appointment(AppointmentBase, table=True):
     status: str = Field(default=AppointmentStatus.booked, sa_type=_enum())
     booked_by: str = Field(default=BookedBy.agent, sa_type=_enum())
     call_id: str | None = Field(default=None, max_length=32, index=True)
-    rescheduled_from_id: int | None = Field(default=None, foreign_key="appointment.id")
+    rescheduled_from_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
 
