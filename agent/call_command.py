@@ -194,14 +194,16 @@ def _engine(request: CallRequest, settings: Settings, workdir: Path) -> tuple[En
     return engine, DEMO_SLUG
 
 
-def run_call(request: CallRequest, *, settings: Settings, app_factory: AppFactory) -> CallReport:
+def run_call(
+    request: CallRequest, *, settings: Settings, app_factory: AppFactory, stack_config: StackConfig | None = None
+) -> CallReport:
     """Place the call and return its report (writes `--out-audio` if asked)."""
     turns = caller_audio(request.turns, request.language)
     with tempfile.TemporaryDirectory(prefix="permanence-call-") as tmp:
         engine, practice = _engine(request, settings, Path(tmp))
         inbox = SummaryInbox()
-        stack = build_voice_stack(StackConfig(data_dir=settings.data_dir, whisper_model=settings.whisper_model,
-                                              piper_voice=settings.piper_voice))
+        stack = build_voice_stack(stack_config or StackConfig(
+            data_dir=settings.data_dir, whisper_model=settings.whisper_model, piper_voice=settings.piper_voice))
         runner = CallRunner(stack=stack, store=SqlCallStore(engine), on_call_end=inbox.put,
                             options=CallOptions(clock_speed=request.speed, language=request.language))
         with serving(app_factory(engine, runner)) as base:
