@@ -59,7 +59,7 @@ def test_console_command_serves_healthz_on_postgres_and_redis(postgres_url: str,
     args[args.index("--port") + 1] = str(port)
     exe = Path(sys.executable).parent / "permanence"
     env = {**os.environ, "DATABASE_URL": postgres_url, "REDIS_URL": "redis://127.0.0.1:6379/15",
-           "PERMANENCE_DATA_DIR": str(tmp_path)}
+           "PERMANENCE_DATA_DIR": str(tmp_path), "PERMANENCE_SECRET_KEY": "test-secret-key-not-for-production"}
     proc = subprocess.Popen([str(exe), "serve", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         status = _wait_for_health(f"http://127.0.0.1:{port}/healthz", proc)
