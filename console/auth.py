@@ -15,7 +15,6 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlmodel import Session, select
 
-from console.deps import SessionDep
 from escalation.queue import Secretary
 from practice.models import Practice, Role, User, UserPractice
 from practice.passwords import hash_password, verify_password
@@ -157,14 +156,16 @@ def console_user(session: Session, user: User) -> ConsoleUser:
                        role=user.role, skills=skills, practice_ids=practice_ids_for(session, user))
 
 
-def optional_user(request: Request, session: SessionDep) -> ConsoleUser | None:
+def optional_user(request: Request) -> ConsoleUser | None:
+    """The logged-in user, read in a short session of its own (an event stream must not hold a connection)."""
     data = read_session(request)
     if data is None or data.user_id is None:
         return None
-    user = session.get(User, data.user_id)
-    if user is None or not user.active:
-        return None
-    return console_user(session, user)
+    with Session(request.app.state.engine) as session:
+        user = session.get(User, data.user_id)
+        if user is None or not user.active:
+            return None
+        return console_user(session, user)
 
 
 def current_user(user: Annotated[ConsoleUser | None, Depends(optional_user)]) -> ConsoleUser:

@@ -35,7 +35,7 @@ Event = tuple[str, dict[str, Any]]  # (stream id, event)
 @dataclass(eq=False)
 class Subscription:
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)  # None: the server is stopping
 
 
 def stream_id_key(stream_id: str) -> tuple[int, int]:
@@ -82,6 +82,16 @@ class EventBroadcaster:
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             self._subs.discard(sub)
+
+    def close(self) -> None:
+        """End every open stream (server shutdown: pages reconnect to the next process with Last-Event-ID)."""
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            try:
+                sub.loop.call_soon_threadsafe(sub.queue.put_nowait, None)
+            except RuntimeError:
+                self.unsubscribe(sub)
 
     def read_after(self, stream_id: str) -> list[Event]:
         """Events after `stream_id` still in the stream (a reconnecting page catches up with these)."""
@@ -168,20 +178,22 @@ async def sse_stream(
         yield f"retry: 3000\n: connected {int(time.time() * 1000)}\n\n"
         sent = last_event_id
         if last_event_id:
-            for event in await _catch_up(broadcaster, last_event_id):
-                sent = event[0]
-                if visible(event[1]):
-                    yield sse_message(event)
+            for missed in await _catch_up(broadcaster, last_event_id):
+                sent = missed[0]
+                if visible(missed[1]):
+                    yield sse_message(missed)
         while True:
             try:
-                event = await asyncio.wait_for(sub.queue.get(), timeout=heartbeat_s)
+                live: Event | None = await asyncio.wait_for(sub.queue.get(), timeout=heartbeat_s)
             except TimeoutError:
                 yield ": keep-alive\n\n"
                 continue
-            if sent and stream_id_key(event[0]) <= stream_id_key(sent):
+            if live is None:
+                return
+            if sent and stream_id_key(live[0]) <= stream_id_key(sent):
                 continue
-            if visible(event[1]):
-                yield sse_message(event)
+            if visible(live[1]):
+                yield sse_message(live)
     finally:
         broadcaster.unsubscribe(sub)
 

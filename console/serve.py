@@ -42,7 +42,8 @@ def run_server(*, host: str | None, port: int | None, seed_demo: bool) -> None:
     maintenance.start()
     _banner(settings)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        # open event streams never end by themselves: give them a few seconds at shutdown, then stop
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=3)
     finally:
         maintenance.stop()
 

@@ -120,6 +120,10 @@ def live_app(app: FastAPI) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        events = getattr(app.state, "queue_events", None)
+        if events is not None:
+            events.close()  # open event streams end, so the server stops at once
+            time.sleep(0.1)
         server.should_exit = True
         thread.join(10)
 
