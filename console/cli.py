@@ -49,8 +49,21 @@ def triage(
         Path | None, typer.Option("--thresholds", help="A draft thresholds file (YAML or JSON) to evaluate.")
     ] = None,
 ) -> None:
-    """Triage and intent of caller utterances, without audio."""
-    _not_built("triage")
+    """Triage and intent of caller utterances, without audio (one JSON line per utterance).
+
+    With --thresholds, decisions use the draft and a comparison with the active defaults goes to stderr.
+    """
+    import sys
+
+    from console.triage_command import run_triage
+    from escalation.thresholds_io import ThresholdsFileError
+
+    try:
+        code = run_triage(text=text, jsonl=jsonl, thresholds_path=thresholds, out=sys.stdout, err=sys.stderr)
+    except ThresholdsFileError as exc:
+        typer.echo(f"permanence triage: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    raise typer.Exit(code=code)
 
 
 @app.command()
