@@ -6,6 +6,7 @@ import json
 import queue as stdqueue
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -17,9 +18,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from console.app import create_app
+from console.maintenance import QueueMaintenance, strictest_sla
+from escalation.thresholds import SlaSeconds
+from escalation.ticket_store import TicketSpec
 from practice.models import AuditLog, Call, Ticket, TicketStatus, Turn
 from tests.console_fixtures import ConsoleWorld, console_settings, live_app, login, make_console
-from tests.queue_fixtures import drop_prefix, shared_redis  # noqa: F401  (fixture)
+from tests.queue_fixtures import (  # noqa: F401  (fixtures)
+    PrivateRedis,
+    QueueWorld,
+    drop_prefix,
+    make_world,
+    private_redis,
+    shared_redis,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -241,3 +252,53 @@ def _call_with_turns(engine: Engine, call_id: str, practice_id: int) -> None:
         session.add(Turn(call_id=call_id, seq=2, speaker="caller", text="J'ai très mal à la poitrine.",
                          triage=triage))
         session.commit()
+
+
+# --- background maintenance (console/maintenance.py) -------------------------------------------------------
+
+
+def test_maintenance_rebuilds_after_a_redis_restart(engine: Engine, private_redis: PrivateRedis):  # noqa: F811
+    redis = Redis.from_url(private_redis.url, socket_timeout=1, socket_connect_timeout=1)
+    world = make_world(engine, redis)
+    ticket = world.queue.enqueue(TicketSpec(id=uuid.uuid4().hex, practice_id=world.practice_ids[0],
+                                            level="urgent", caller_number="0612345678")).ticket
+    upkeep = QueueMaintenance(world.queue, redis, engine)
+    assert upkeep.tick().rebuilt == 0  # first round: nothing was lost
+    assert upkeep.tick().rebuilt is None  # same Redis: no rebuild
+    private_redis.kill()
+    assert upkeep.tick().error  # Redis down: reported, not raised
+    private_redis.start()
+    report = upkeep.tick()
+    assert report.rebuilt == 1 and report.error == ""
+    entry = world.queue.entry(ticket.id)
+    assert entry is not None and entry.status == "queued"
+
+
+def test_maintenance_bumps_late_tickets_and_frees_vanished_secretaries(world_q: QueueWorld, engine: Engine):
+    queue, clock = world_q.queue, world_q.clock
+    late = queue.enqueue(TicketSpec(id=uuid.uuid4().hex, practice_id=world_q.practice_ids[0], level="urgent")).ticket
+    held = queue.enqueue(TicketSpec(id=uuid.uuid4().hex, practice_id=world_q.practice_ids[0], level="routine")).ticket
+    secretary = world_q.user_ids[0]
+    queue.heartbeat(secretary)
+    queue.claim(held.id, secretary)
+    upkeep = QueueMaintenance(queue, world_q.redis, engine, presence_timeout_s=45)
+    assert upkeep.tick().sla_breached == []
+    clock.advance(121)  # past the default urgent SLA (120 s) and the presence timeout
+    report = upkeep.tick()
+    assert report.sla_breached == [late.id]
+    assert report.freed == {secretary: [held.id]}
+    entry = queue.entry(held.id)
+    assert entry is not None and entry.status == "queued" and entry.requeued
+
+
+def test_strictest_sla_over_practices():
+    values = [SlaSeconds(emergency=20, urgent=300, routine=900), SlaSeconds(emergency=60, urgent=90, routine=600)]
+    assert strictest_sla(values) == SlaSeconds(emergency=20, urgent=90, routine=600)
+    assert strictest_sla([]) == SlaSeconds()
+
+
+@pytest.fixture
+def world_q(engine: Engine, shared_redis: Redis) -> Iterator[QueueWorld]:  # noqa: F811
+    w = make_world(engine, shared_redis)
+    yield w
+    drop_prefix(shared_redis, w.keys)
