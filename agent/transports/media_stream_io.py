@@ -14,7 +14,7 @@ import numpy as np
 from livekit import rtc
 from livekit.agents.voice.io import AudioInput, AudioOutput, AudioOutputCapabilities
 
-from agent.audio import mulaw_decode, mulaw_encode, resample_pcm16
+from agent.audio import StreamResampler, mulaw_decode, mulaw_encode
 from agent.transports.media_stream import FRAME_BYTES, MULAW_RATE, clear_message, mark_message, media_message
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ class MediaStreamAudioOutput(AudioOutput):
         self._segment: _Segment | None = None
         self._open: dict[str, _Segment] = {}
         self._pending = b""
+        self._resampler: StreamResampler | None = None
         self._discarding = False
         self._closed = False
         self.first_audio_sent_at: float | None = None
@@ -157,7 +158,7 @@ class MediaStreamAudioOutput(AudioOutput):
         if self._discarding or self._closed:
             return
         segment = self._segment or self._begin_segment()
-        mulaw = mulaw_encode(_pcm_at_8k(frame))
+        mulaw = mulaw_encode(self._pcm_at_8k(frame))
         segment.pushed_s += len(mulaw) / MULAW_RATE
         data = self._pending + mulaw
         whole = len(data) - len(data) % FRAME_BYTES
@@ -174,8 +175,10 @@ class MediaStreamAudioOutput(AudioOutput):
         self._discarding = False
         if segment is None:
             return
-        if self._pending:
-            self._queue_audio(segment, self._pending)
+        tail = self._resampler_tail()
+        segment.pushed_s += len(tail) / MULAW_RATE
+        if self._pending or tail:
+            self._queue_audio(segment, self._pending + tail)
             self._pending = b""
         segment.flushed = True
         segment.mark = f"seg-{segment.number}"
@@ -190,6 +193,7 @@ class MediaStreamAudioOutput(AudioOutput):
             self._discarding = True
         self._segment = None
         self._pending = b""
+        self._resampler = None
         self._drain_outbox()
         if interrupted:
             self._put(clear_message(self._stream_sid))
@@ -214,6 +218,22 @@ class MediaStreamAudioOutput(AudioOutput):
                 await self._sender
 
     # -- internals -------------------------------------------------------------------------------------
+
+    def _pcm_at_8k(self, frame: rtc.AudioFrame) -> np.ndarray:
+        """The frame at 8 kHz; one resampler per segment carries its filter history (no frame-edge clicks)."""
+        samples = _mono_pcm16(frame)
+        if frame.sample_rate == MULAW_RATE:
+            return samples
+        if self._resampler is None or self._resampler.src_rate != frame.sample_rate:
+            self._resampler = StreamResampler(frame.sample_rate, MULAW_RATE)
+        return _to_pcm16(self._resampler.push(samples))
+
+    def _resampler_tail(self) -> bytes:
+        """The last samples held back by the segment's resampler, as μ-law."""
+        resampler, self._resampler = self._resampler, None
+        if resampler is None:
+            return b""
+        return mulaw_encode(_to_pcm16(resampler.flush()))
 
     def _begin_segment(self) -> _Segment:
         now = time.time()
@@ -274,11 +294,13 @@ class MediaStreamAudioOutput(AudioOutput):
         self.on_playback_finished(playback_position=position, interrupted=interrupted)
 
 
-def _pcm_at_8k(frame: rtc.AudioFrame) -> np.ndarray:
-    """The frame's samples as mono int16 at 8 kHz (the session normally resamples before us)."""
+def _mono_pcm16(frame: rtc.AudioFrame) -> np.ndarray:
+    """The frame's samples as mono int16 at the frame's own rate."""
     samples = np.frombuffer(bytes(frame.data), dtype=np.int16)
     if frame.num_channels > 1:
         samples = samples.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
-    if frame.sample_rate != MULAW_RATE:
-        samples = resample_pcm16(samples, frame.sample_rate, MULAW_RATE)
     return samples
+
+
+def _to_pcm16(samples: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(samples), -32768, 32767).astype(np.int16)
