@@ -389,3 +389,15 @@ class AuditLog(SQLModel, table=True):
     entity: str = Field(max_length=40)
     entity_id: str = Field(default="", max_length=64)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class RetentionPolicy(SQLModel, table=True):
+    """How many days each kind of call data is kept for one practice (GDPR; purged by practice.retention)."""
+
+    __tablename__ = "retention_policy"
+    practice_id: int = Field(foreign_key="practice.id", primary_key=True)
+    audio_days: int = 30
+    transcript_days: int = 90
+    summary_days: int = 365
+    metadata_days: int = 1095
+    updated_at: datetime = Field(default_factory=utc_now)
