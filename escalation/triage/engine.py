@@ -11,8 +11,8 @@ from escalation.triage.intents import detect_intent, has_symptom_words, language
 from escalation.triage.matching import Span, TermMatcher, TokenIndex
 from escalation.triage.models import Action, CallContext, Intent, Level, RuleHit, TriageDecision, level_rank
 from escalation.triage.normalise import MAX_CHARS, Token, clean, numbers, tokenise
-from escalation.triage.protocol import Protocol, load_protocol
-from escalation.triage.rules import Outcome, evaluate
+from escalation.triage.protocol import CompiledPatterns, CompiledSafetyNet, Protocol, load_protocol
+from escalation.triage.rules import Outcome, evaluate, match_patterns
 from escalation.triage.scope import build_scope
 
 logger = logging.getLogger(__name__)
@@ -71,11 +71,18 @@ class TriageEngine:
         level: Level = max((o.level for o in reported), key=level_rank, default="routine")
         clinical = any(o.rule.rule.kind == "clinical_question" for o in outcomes)
         symptom_words = has_symptom_words(utt, self.protocol) or any(o.level == "routine" for o in outcomes)
+        net = self.protocol.safety_net
+        net_hit = _safety_net(net, safe, utt, outcomes) if net is not None and level == "routine" else None
+        if net_hit is not None:
+            level = net_hit.level
         intent = detect_intent(utt, self.protocol, level != "routine", symptom_words and not clinical)
         hits = sorted((_hit(safe, utt, found, ctx, o) for o in reported), key=lambda h: -level_rank(h.level))
+        if net_hit is not None:
+            hits.insert(0, net_hit)
+        action = net_hit.action if net_hit is not None else self._action(level, reported, clinical, intent)
         return TriageDecision(
             level=level,
-            action=self._action(level, reported, clinical, intent),
+            action=action,
             intent=intent,
             rules=hits,
             clinical_question=clinical,
@@ -110,6 +117,81 @@ def _hit(safe: str, utt: Utterance, found: Findings, ctx: CallContext, outcome: 
         evidence=_evidence(safe, utt, found, ctx, outcome),
         action=outcome.action,
     )
+
+
+def _safety_net(net: CompiledSafetyNet, safe: str, utt: Utterance, outcomes: list[Outcome]) -> RuleHit | None:
+    """A hit when a complaint word is left that nothing recognises (see prompts/triage/safety_net.yaml)."""
+    if not utt.index.present(net.complaint.phrase_heads):
+        return None
+    complaints = [s for s in match_patterns(net.complaint, utt) if not _negated_nearby(utt, s)]
+    if not complaints:
+        return None
+    ignored = _spans(net.ignore, utt)
+    segment = _segments(safe, utt.tokens)
+    intense = {segment[s.first] for s in match_patterns(net.intense, utt)}
+    calm = {segment[s.first] for s in match_patterns(net.mild, utt) if _reassures(utt.words, s)} - intense
+    benign = [b for b in _spans(net.benign, utt) if segment[b.first] not in intense]
+    benign.extend(s for o in outcomes for s in o.spans)  # what a routine rule recognised (mal au ventre...)
+    left = [
+        s for s in complaints
+        if segment[s.first] not in calm
+        and not any(k.first <= s.last and s.first <= k.last for k in ignored)
+        and not any(_near(b, s, segment) for b in benign)
+    ]
+    if not left:
+        return None
+    words = " ".join(dict.fromkeys(_text(safe, utt.tokens, s) for s in left))[:_MAX_EVIDENCE_CHARS]
+    spec = net.spec
+    return RuleHit(spec.id, spec.level, spec.label, words, spec.action)
+
+
+_NEGATION_REACH = 4
+_BENIGN_REACH = 4
+"""A benign complaint or body region speaks for the complaint words a few words around it ("mal au genou")."""
+
+
+def _near(benign: Span, complaint: Span, segment: list[int]) -> bool:
+    if segment[benign.first] != segment[complaint.first]:
+        return False
+    return benign.first - _BENIGN_REACH <= complaint.last and complaint.first <= benign.last + _BENIGN_REACH
+
+
+
+def _negated_nearby(utt: Utterance, span: Span) -> bool:
+    """A negation a few words before, in the same clause: "no chest pain", "pas de grosse douleur"."""
+    clause = utt.scope.clause
+    lo = max(0, span.first - _NEGATION_REACH)
+    return any(i in utt.scope.cues and clause[i] == clause[span.first] for i in range(lo, span.first))
+
+
+def _spans(patterns: CompiledPatterns, utt: Utterance) -> list[Span]:
+    if not utt.index.present(patterns.phrase_heads):
+        return []
+    return [s for phrase in patterns.phrases for s in utt.index.find(phrase, patterns.max_gap)]
+
+
+_SEGMENT_WORDS = frozenset({"mais", "but", "however", "cependant", "pourtant", "sauf", "except", "although"})
+_SEGMENT_PUNCT = frozenset(".;!?")
+
+
+def _segments(safe: str, tokens: list[Token]) -> list[int]:
+    """Sentence number of each token: a mildness cue speaks for its sentence ("mais" starts a new one)."""
+    out, current = [], 0
+    for i, tok in enumerate(tokens):
+        gap = safe[tokens[i - 1].end : tok.start] if i else ""
+        if i and (any(ch in _SEGMENT_PUNCT for ch in gap) or tok.norm in _SEGMENT_WORDS):
+            current += 1
+        out.append(current)
+    return out
+
+
+_NOT_REASSURING_AFTER = frozenset({"plus", "pas", "rien", "jamais", "not", "t", "jusque", "jusqu", "dans", "vers"})
+
+
+def _reassures(words: list[str], span: Span) -> bool:
+    """ "il joue" reassures, "il joue plus" does not."""
+    nxt = words[span.last + 1] if span.last + 1 < len(words) else ""
+    return nxt not in _NOT_REASSURING_AFTER
 
 
 def _length(text: object) -> int:

@@ -97,10 +97,24 @@ def valid_spans(utt: Utterance, spans: list[Span]) -> list[Span]:
     return [s for s in spans if not utt.scope.negated(s.first, utt.words) and not utt.scope.historical(s.first)]
 
 
-def vocab_spans(utt: Utterance, protocol: Protocol, name: str) -> list[Span]:
+def vocab_spans(utt: Utterance, protocol: Protocol, name: str, *, past_counts: bool = False) -> list[Span]:
+    """Occurrences of a named vocabulary, not negated (and not in the past unless past_counts)."""
     patterns = protocol.vocab[name]
     found = [span for phrase in patterns.phrases for span in utt.index.find(phrase, patterns.max_gap)]
+    if past_counts:
+        return [s for s in found if not utt.scope.negated(s.first, utt.words)]
     return valid_spans(utt, found)
+
+
+def _raw_spans(utt: Utterance, protocol: Protocol, name: str) -> list[Span]:
+    patterns = protocol.vocab.get(name)
+    if patterns is None:
+        return []
+    return [span for phrase in patterns.phrases for span in utt.index.find(phrase, patterns.max_gap)]
+
+
+_PAST_COUNTS = frozenset({"malaria_area", "anticoagulant"})
+"""A trip is always in the past ("rentré du Mali le mois dernier"), a treatment taken "depuis des années" goes on."""
 
 
 def extract(utt: Utterance, protocol: Protocol) -> Findings:
@@ -121,7 +135,7 @@ def extract(utt: Utterance, protocol: Protocol) -> Findings:
 
 
 def _flag(utt: Utterance, protocol: Protocol, found: Findings, vocab: str, attr: str) -> None:
-    spans = vocab_spans(utt, protocol, vocab)
+    spans = vocab_spans(utt, protocol, vocab, past_counts=vocab in _PAST_COUNTS)
     if spans:
         setattr(found, attr, True)
         found.spans[attr] = spans[0]
@@ -196,7 +210,9 @@ def _celsius(w: list[str], num: Number) -> float | None:
 
 
 def _fever(utt: Utterance, protocol: Protocol, found: Findings) -> None:
-    spans = vocab_spans(utt, protocol, "fever")
+    not_fever = _raw_spans(utt, protocol, "not_fever")  # "bouton de fièvre", "hay fever"
+    spans = [s for s in vocab_spans(utt, protocol, "fever")
+             if not any(n.first <= s.last and s.first <= n.last for n in not_fever)]
     high = vocab_spans(utt, protocol, "high_fever")
     if high:
         found.fever_high_said = True

@@ -104,8 +104,12 @@ class TermMatcher:
     def _prefix_matches(self, word: str, prefix: str) -> bool:
         if word.startswith(prefix):
             return True
-        if len(prefix) < MIN_FUZZY_LEN or self.min_score >= 100 or len(word) < len(prefix):
+        if len(prefix) < MIN_FUZZY_LEN or self.min_score >= 100 or len(word) < MIN_FUZZY_LEN:
             return False
+        if word[0] != prefix[0]:
+            return False
+        if len(word) < len(prefix):  # a misheard stem cut short: "inconsien" for "inconscient*"
+            return len(word) >= len(prefix) - 2 and fuzz.ratio(word, prefix) >= self.min_score
         return fuzz.ratio(word[: len(prefix)], prefix) >= self.min_score
 
 

@@ -102,6 +102,39 @@ class IntentSpec(BaseModel):
     max_gap: int = Field(default=2, ge=0, le=6)
 
 
+class SafetyNet(BaseModel):
+    """What to do when the caller describes a health complaint that no rule recognises.
+
+    Every complaint word (outside negation and past history) must be recognised: inside a benign
+    complaint the protocol knows ("nez qui coule"), inside a phrase that is no complaint ("prise de
+    sang"), inside the span of a rule that fired, or in a clause with a mildness cue ("un peu", "il
+    joue") and no intensity cue ("très mal", "n'arrive plus"). Otherwise the machine did not understand
+    a health complaint, and a human decides: the level is raised to this one.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    level: Level
+    action: Action
+    label: str = Field(min_length=3)
+    label_en: str | None = None
+    complaint: list[str] = Field(min_length=1)
+    ignore: list[str] = Field(default_factory=list)
+    benign: list[str] = Field(default_factory=list)
+    mild: list[str] = Field(default_factory=list)
+    intense: list[str] = Field(default_factory=list)
+    max_gap: int = Field(default=2, ge=0, le=6)
+
+    @model_validator(mode="after")
+    def _raises_the_level(self) -> SafetyNet:
+        if self.level == "routine":
+            raise ValueError("a safety net must raise the level (urgent or emergency)")
+        if self.level == "emergency" and self.action != "advise_15":
+            raise ValueError("an emergency safety net's action must be advise_15")
+        return self
+
+
 class ProtocolFile(BaseModel):
     """One YAML file of the protocol."""
 
@@ -111,6 +144,7 @@ class ProtocolFile(BaseModel):
     vocab: dict[str, list[str]] = Field(default_factory=dict)
     rules: list[dict[str, Any]] = Field(default_factory=list)
     intents: list[IntentSpec] = Field(default_factory=list)
+    safety_net: SafetyNet | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,6 +202,21 @@ class CompiledIntent:
 
 
 @dataclass(frozen=True)
+class CompiledSafetyNet:
+    """The safety net's word lists, compiled."""
+
+    spec: SafetyNet
+    complaint: CompiledPatterns
+    ignore: CompiledPatterns
+    benign: CompiledPatterns
+    mild: CompiledPatterns
+    intense: CompiledPatterns
+
+    def patterns(self) -> tuple[CompiledPatterns, ...]:
+        return (self.complaint, self.ignore, self.benign, self.mild, self.intense)
+
+
+@dataclass(frozen=True)
 class Protocol:
     """The whole protocol: rules, intents and named vocabularies, compiled."""
 
@@ -175,6 +224,7 @@ class Protocol:
     intents: tuple[CompiledIntent, ...]
     vocab: dict[str, CompiledPatterns]
     files: tuple[str, ...] = field(default=())
+    safety_net: CompiledSafetyNet | None = None
 
     def terms(self) -> set[Term]:
         """Every pattern term, for the fuzzy matcher's vocabulary."""
@@ -188,6 +238,9 @@ class Protocol:
                 out.update(phrase)
         for patterns in self.vocab.values():
             out.update(patterns.terms())
+        if self.safety_net is not None:
+            for patterns in self.safety_net.patterns():
+                out.update(patterns.terms())
         return out
 
     def rule(self, rule_id: str) -> CompiledRule:
@@ -214,7 +267,29 @@ def load_protocol(paths: Sequence[Path] | None = None) -> Protocol:
         for _, pf in files
         for spec in pf.intents
     )
-    return Protocol(rules=rules, intents=intents, vocab=vocab, files=tuple(p for p, _ in files))
+    net = _compile_safety_net(files, raw_vocab)
+    return Protocol(rules=rules, intents=intents, vocab=vocab, files=tuple(p for p, _ in files), safety_net=net)
+
+
+def _compile_safety_net(
+    files: list[tuple[str, ProtocolFile]], vocab: dict[str, list[str]]
+) -> CompiledSafetyNet | None:
+    nets = [(path, pf.safety_net) for path, pf in files if pf.safety_net is not None]
+    if len(nets) > 1:
+        raise ProtocolError(f"{nets[1][0]}: safety_net already defined in {nets[0][0]}")
+    if not nets:
+        return None
+    path, net = nets[0]
+    try:
+        lists = [
+            CompiledPatterns(_phrases(words, vocab), (), net.max_gap)
+            for words in (net.complaint, net.ignore, net.benign, net.mild, net.intense)
+        ]
+    except KeyError as exc:
+        raise ProtocolError(f"{path}: safety_net {net.id!r}: unknown vocab reference {exc}") from exc
+    except ValueError as exc:
+        raise ProtocolError(f"{path}: safety_net {net.id!r}: {exc}") from exc
+    return CompiledSafetyNet(net, *lists)
 
 
 def _read_file(path: Path) -> ProtocolFile:

@@ -28,6 +28,7 @@ class Outcome:
     label: str
     span: Span | None
     context_keys: tuple[str, ...]
+    spans: tuple[Span, ...] = ()
 
 
 def match_patterns(patterns: CompiledPatterns, utt: Utterance) -> list[Span]:
@@ -117,7 +118,7 @@ def evaluate(
             level, label = mod.level, mod.label or label
     stated = rule.requires.model_dump(exclude_none=True) if rule.requires else {}
     keys = tuple(key for name in stated for key in _EVIDENCE_KEYS[name])
-    return Outcome(compiled, level, action, label, spans[0] if spans else None, keys)
+    return Outcome(compiled, level, action, label, spans[0] if spans else None, keys, tuple(spans))
 
 
 def _modifier_applies(

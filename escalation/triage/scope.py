@@ -34,8 +34,14 @@ _HISTORY_PHRASES: tuple[tuple[str, ...], ...] = (
     ("quand", "j", "etais"), ("quand", "il", "etait"), ("quand", "elle", "etait"), ("last", "year"),
     ("history", "of"), ("years", "ago"), ("months", "ago"), ("ancien",), ("ancienne",),
     ("previous",), ("est", "mort"), ("est", "morte"), ("est", "decede"), ("died",),
-    ("a", "l", "epoque"), ("as", "a", "child"), ("enfant", "j"), ("jeune", "j"),
+    ("a", "l", "epoque"), ("as", "a", "child"), ("enfant", "j"), ("jeune", "j"), ("mois", "dernier"),
+    ("last", "month"), ("quand", "elle", "etait"), ("when", "he", "was"), ("when", "she", "was"),
+    ("when", "i", "was"),
 )
+_EVENT_CUES = words("depuis apres since after suite")
+_EVENT_POSSESSIVES = words("son sa ses mon ma mes his her my their leur")
+_YEAR_REACH = 6
+"""A year ("en 2015") dates the words near it, not a whole run-on sentence."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Scope:
     clause: tuple[int, ...]
     history_clauses: frozenset[int]
     cues: frozenset[int]
+    past_positions: frozenset[int] = frozenset()
 
     def negated(self, first: int, words_: list[str]) -> bool:
         """A negation cue precedes the span within its clause, with only filler words between."""
@@ -58,8 +65,9 @@ class Scope:
         return False
 
     def historical(self, first: int) -> bool:
-        """The span sits in a clause that speaks of the distant past ("il y a deux ans", "en 2015")."""
-        return self.clause[first] in self.history_clauses
+        """The span sits in a clause that speaks of the distant past ("il y a deux ans"), near a year
+        ("en 2015"), or names a past event ("depuis son infarctus", "after her stroke")."""
+        return self.clause[first] in self.history_clauses or first in self.past_positions
 
 
 def build_scope(text: str, tokens: list[Token], nums: list[Number]) -> Scope:
@@ -67,8 +75,8 @@ def build_scope(text: str, tokens: list[Token], nums: list[Number]) -> Scope:
     words_ = [t.norm for t in tokens]
     clause = _clauses(text, tokens)
     cues = frozenset(i for i in range(len(words_)) if _is_cue(words_, i))
-    history = frozenset(clause[i] for i in _history_positions(words_, nums))
-    return Scope(tuple(clause), history, cues)
+    history = frozenset(clause[i] for i in _history_positions(words_))
+    return Scope(tuple(clause), history, cues, _past_positions(words_, nums, clause))
 
 
 def _clauses(text: str, tokens: list[Token]) -> list[int]:
@@ -104,11 +112,23 @@ def _before_ability(words_: list[str], i: int) -> bool:
     return i >= 2 and words_[i - 2] in _ABILITY and words_[i - 1] in ("plus", "meme", "vraiment")
 
 
-def _history_positions(words_: list[str], nums: list[Number]) -> list[int]:
-    found = [i for i in range(len(words_)) if _history_at(words_, i)]
-    found += [n.first for n in nums if 1950 <= n.value <= 2030 and n.value.is_integer() and n.first > 0
-              and words_[n.first - 1] in ("en", "in", "depuis", "since")]
-    return found
+def _history_positions(words_: list[str]) -> list[int]:
+    return [i for i in range(len(words_)) if _history_at(words_, i)]
+
+
+def _past_positions(words_: list[str], nums: list[Number], clause: list[int]) -> frozenset[int]:
+    """Tokens dated by a nearby year, and the event named right after "depuis son" / "after her"."""
+    out: set[int] = set()
+    for n in nums:
+        if 1950 <= n.value <= 2030 and n.value.is_integer() and n.first > 0 and words_[n.first - 1] in (
+            "en", "in", "depuis", "since"
+        ):
+            lo, hi = max(0, n.first - _YEAR_REACH), min(len(words_), n.last + 2)
+            out.update(i for i in range(lo, hi) if clause[i] == clause[n.first])
+    for i in range(1, len(words_) - 1):
+        if words_[i - 1] in _EVENT_CUES and words_[i] in _EVENT_POSSESSIVES:
+            out.add(i + 1)
+    return frozenset(out)
 
 
 def _history_at(words_: list[str], i: int) -> bool:
