@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from livekit import rtc
 from livekit.agents import AgentSession, llm, stt, tts, vad
 from livekit.agents.types import APIConnectOptions
 from livekit.agents.voice.agent_session import SessionConnectOptions
-from livekit.agents.voice.events import CloseEvent, ConversationItemAddedEvent, ErrorEvent, UserStateChangedEvent
-from livekit.agents.voice.io import PlaybackStartedEvent, TextOutput
+from livekit.agents.voice.events import (
+    AgentStateChangedEvent,
+    CloseEvent,
+    ConversationItemAddedEvent,
+    ErrorEvent,
+    SpeechCreatedEvent,
+    UserStateChangedEvent,
+)
+from livekit.agents.voice.io import AudioInput, AudioOutput, PlaybackStartedEvent, TextOutput
+from livekit.agents.voice.room_io import RoomOptions
 from livekit.agents.voice.turn import TurnHandlingOptions
 
 import prompts
@@ -91,16 +101,19 @@ class CallOptions:
 class _AgentText(TextOutput):
     """The agent's transcription sink: keeps the text of the segment being spoken (no content in logs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_segment: Callable[[str], None] | None = None) -> None:
         super().__init__(label="MediaStreamTranscript", next_in_chain=None)
         self.current = ""
         self.segments = 0
+        self._on_segment = on_segment
 
     async def capture_text(self, text: str) -> None:
         self.current += text
 
     def flush(self) -> None:
         self.segments += 1
+        if self._on_segment is not None and self.current.strip():
+            self._on_segment(self.current)
         self.current = ""
 
 
@@ -173,41 +186,43 @@ class CallRunner:
                                     caller_number=caller, language=language if language in ("fr", "en") else "fr")
 
 
-class _LiveCall:
-    """The running parts of one call: socket pump, audio I/O, agent session, and how it ends."""
+# Optional outbound events for clients that ask for them (the browser softphone) in `start.customParameters`:
+# {"permanence.events": "transcript,triage,state"}. Carriers never ask, so they never receive them.
+EVENTS_PARAMETER = "permanence.events"
+CALL_EVENTS = frozenset({"transcript", "triage", "state"})
 
-    def __init__(self, runner: CallRunner, socket: MessageSocket, stream: InboundStream, call: CallState) -> None:
-        self.runner, self.socket, self.stream, self.call = runner, socket, stream, call
-        opts = runner.options
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+def requested_events(custom_parameters: dict[str, str]) -> frozenset[str]:
+    """The namespaced events a client asked for (`permanence.events`: a comma-separated list)."""
+    asked = custom_parameters.get(EVENTS_PARAMETER, "")
+    return frozenset(name.strip() for name in asked.split(",")) & CALL_EVENTS
+
+
+class CallSession:
+    """The transport-agnostic part of one call: the `AgentSession` and reception agent on the shared voice
+    stack, with the call's record, the spoken fail-over, the silent-caller prompts and the hang-up signal.
+
+    The media-stream transport (`_LiveCall` below) and the LiveKit room transport (`agent.transports.
+    livekit_room`) both run a call through this class; only where the audio comes from differs.
+    """
+
+    def __init__(self, *, stack: VoiceStack, options: CallOptions, call: CallState,
+                 events: frozenset[str] = frozenset(), sink: EventSink | None = None) -> None:
+        self.stack, self.options, self.call = stack, options, call
         self.lang = call.language
-        self.audio_in = MediaStreamAudioInput(queue_frames=opts.limits.queue_frames,
-                                              enqueue_timeout_s=opts.limits.enqueue_timeout_s)
-        self.audio_out = MediaStreamAudioOutput(self._send, call.stream_sid, max_lead_s=opts.playout_lead_s,
-                                                clock_speed=opts.clock_speed)
         self.session: AgentSession[None] | None = None
         self.hangup = asyncio.Event()
-        self.socket_open = True
         self._no_input_count = 0
         self._failed_over = False
+        self._events = events if sink is not None else frozenset()
+        self._sink = sink
+        self._published_turns = 0
 
-    async def run(self) -> None:
-        self.session = self._build_session()
-        self.audio_out.on("playback_started", self._on_playback_started)
-        agent = ReceptionAgent(call=self.call, triage=self.runner.stack.triage, lang=self.lang)
-        await self.session.start(agent)
-        pump = asyncio.create_task(self._pump(), name="media-stream-pump")
-        hangup = asyncio.create_task(self.hangup.wait(), name="media-stream-hangup")
-        done, _ = await asyncio.wait({pump, hangup}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (pump, hangup):
-            if task not in done:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if pump in done:
-            pump.result()
-
-    def _build_session(self) -> AgentSession[None]:
-        stack, opts = self.runner.stack, self.runner.options
+    def build_session(self) -> AgentSession[None]:
+        """The session on the shared models, with the call's handlers (audio I/O is the transport's)."""
+        stack, opts = self.stack, self.options
         session: AgentSession[None] = AgentSession(
             vad=stack.vad, stt=stack.make_stt(self.lang), tts=stack.make_tts(self.lang), llm=stack.make_llm(self.lang),
             turn_handling=stack.turn_handling, aec_warmup_duration=None,
@@ -219,14 +234,167 @@ class _LiveCall:
                 max_unrecoverable_errors=2,
             ),
         )
-        session.input.audio = self.audio_in
-        session.output.audio = self.audio_out
-        session.output.transcription = _AgentText()
         session.on("conversation_item_added", self._on_item)
         session.on("error", self._on_error)
         session.on("user_state_changed", self._on_user_state)
+        session.on("agent_state_changed", self._on_agent_state)
+        session.on("speech_created", self._on_speech_created)
         session.on("close", self._on_close)
         return session
+
+    async def start(self, *, audio_in: AudioInput | None = None, audio_out: AudioOutput | None = None,
+                    room: rtc.Room | None = None, room_options: RoomOptions | None = None) -> None:
+        """Start the reception agent on the given audio I/O, or on a LiveKit room's I/O (RoomIO)."""
+        self.session = session = self.build_session()
+        agent = ReceptionAgent(call=self.call, triage=self.stack.triage, lang=self.lang)
+        if room is not None:
+            await session.start(agent, room=room, room_options=room_options or RoomOptions())
+            if session.output.audio is not None:  # RoomIO's output exists once started
+                session.output.audio.on("playback_started", self._on_playback_started)
+            return
+        session.input.audio = audio_in
+        session.output.audio = audio_out
+        session.output.transcription = _AgentText(self._on_agent_text)
+        if audio_out is not None:
+            audio_out.on("playback_started", self._on_playback_started)
+        await session.start(agent)
+
+    async def aclose(self) -> None:
+        """Stop the session (bounded: a stuck component never holds the call open)."""
+        self._publish_turns()
+        if self.session is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.session.aclose(), self.options.close_timeout_s)
+
+    @property
+    def failed_over(self) -> bool:
+        return self._failed_over
+
+    # -- session events -----------------------------------------------------------------------------------
+
+    def _on_playback_started(self, ev: PlaybackStartedEvent) -> None:
+        self.call.agent_audio_started(ev.created_at)
+
+    def _on_item(self, ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if isinstance(item, llm.ChatMessage) and item.role == "assistant":
+            self.call.agent_turn(item.text_content or "")
+        self._publish_turns()
+
+    def _on_speech_created(self, _: SpeechCreatedEvent) -> None:
+        self._publish_turns()  # the guard has recorded the caller's turn by the time the agent answers it
+
+    def _on_error(self, ev: ErrorEvent) -> None:
+        error = ev.error
+        if getattr(error, "recoverable", True):
+            return
+        kind = getattr(error, "type", "error")
+        log.warning("pipeline component failed", extra={"call_id": self.call.call_id, "component": kind})
+        self._fail_over(kind)
+
+    def _fail_over(self, kind: str) -> None:
+        """A failing STT/TTS/LLM: a spoken fallback if the voice still works, then the call goes to a human."""
+        if self._failed_over:
+            return
+        self._failed_over = True
+        self.call.escalate(f"{kind}_failure")
+        if kind == "tts_error" or self.session is None:
+            self.hangup.set()
+            return
+        with contextlib.suppress(RuntimeError):
+            handle = self.session.say(prompts.text("technical_fallback", self.lang), allow_interruptions=False)
+            handle.add_done_callback(lambda _: self.hangup.set())
+            return
+        self.hangup.set()
+
+    def _on_user_state(self, ev: UserStateChangedEvent) -> None:
+        self._emit("state", {"user": ev.new_state})
+        if ev.new_state == "away":
+            self._prompt_silent_caller()
+
+    def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
+        self._emit("state", {"agent": ev.new_state})
+
+    def _prompt_silent_caller(self) -> None:
+        """A caller who says nothing hears a prompt, then, still silent, a goodbye before the line is closed."""
+        if self.session is None or self.hangup.is_set():
+            return
+        self._no_input_count += 1
+        last = self._no_input_count > self.options.no_input_prompts
+        with contextlib.suppress(RuntimeError):
+            handle = self.session.say(prompts.text("goodbye_no_input" if last else "no_input", self.lang))
+            handle.add_done_callback(lambda _: self.hangup.set() if last else self._recheck_silence())
+
+    def _recheck_silence(self) -> None:
+        spoken = sum(t.speaker == "caller" for t in self.call.turns)
+        asyncio.get_running_loop().call_later(self.options.user_away_timeout_s, self._still_silent, spoken)
+
+    def _still_silent(self, spoken_before: int) -> None:
+        spoken = sum(t.speaker == "caller" for t in self.call.turns)
+        if self.session is not None and self.session.user_state == "away" and spoken == spoken_before:
+            self._prompt_silent_caller()
+
+    def _on_close(self, ev: CloseEvent) -> None:
+        if ev.error is not None:
+            self._fail_over(getattr(ev.error, "type", "error"))
+        self.hangup.set()
+
+    # -- optional events for the client (transcript, triage, state) ---------------------------------------
+
+    def _emit(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind in self._events and self._sink is not None:
+            self._sink(kind, payload)
+
+    def _on_agent_text(self, text: str) -> None:
+        self._emit("transcript", {"speaker": "agent", "text": text, "seq": None})
+
+    def _publish_turns(self) -> None:
+        """Caller and keypad turns recorded since the last call, each with its triage decision."""
+        for turn in self.call.turns[self._published_turns:]:
+            if turn.speaker != "agent":
+                self._emit("transcript", {"speaker": turn.speaker, "text": turn.text, "seq": turn.seq})
+            if turn.triage:
+                self._emit("triage", _triage_view(turn.seq, turn.triage, self.call.escalated))
+        self._published_turns = len(self.call.turns)
+
+
+def _triage_view(seq: int, triage: dict[str, Any], escalated: bool) -> dict[str, Any]:
+    """What a client shows of a decision: level, action, intent and the rules with the caller's words."""
+    rules = [{key: rule.get(key) for key in ("id", "level", "label", "evidence")}
+             for rule in triage.get("rules", []) if isinstance(rule, dict)]
+    return {"seq": seq, "level": triage.get("level"), "action": triage.get("action"),
+            "intent": triage.get("intent"), "rules": rules, "escalated": escalated}
+
+
+class _LiveCall(CallSession):
+    """One media-stream call: the socket pump and the μ-law audio I/O around a `CallSession`."""
+
+    def __init__(self, runner: CallRunner, socket: MessageSocket, stream: InboundStream, call: CallState) -> None:
+        params = stream.start.start.custom_parameters if stream.start else {}
+        super().__init__(stack=runner.stack, options=runner.options, call=call,
+                         events=requested_events(params), sink=self._send_event)
+        self.runner, self.socket, self.stream = runner, socket, stream
+        opts = runner.options
+        self.audio_in = MediaStreamAudioInput(queue_frames=opts.limits.queue_frames,
+                                              enqueue_timeout_s=opts.limits.enqueue_timeout_s)
+        self.audio_out = MediaStreamAudioOutput(self._send, call.stream_sid, max_lead_s=opts.playout_lead_s,
+                                                clock_speed=opts.clock_speed)
+        self.socket_open = True
+        self._send_lock = asyncio.Lock()
+        self._event_tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        await self.start(audio_in=self.audio_in, audio_out=self.audio_out)
+        pump = asyncio.create_task(self._pump(), name="media-stream-pump")
+        hangup = asyncio.create_task(self.hangup.wait(), name="media-stream-hangup")
+        done, _ = await asyncio.wait({pump, hangup}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (pump, hangup):
+            if task not in done:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if pump in done:
+            pump.result()
 
     # -- socket → call ------------------------------------------------------------------------------------
 
@@ -253,78 +421,30 @@ class _LiveCall:
             self.audio_out.on_mark(event.mark.name)
         elif isinstance(event, DtmfEvent):
             self.call.dtmf_digit(event.dtmf.digit)
+            self._publish_turns()
         elif isinstance(event, StopEvent):
             self.call.hung_up = True
             return True
         return False
-
-    # -- session events -----------------------------------------------------------------------------------
-
-    def _on_playback_started(self, ev: PlaybackStartedEvent) -> None:
-        self.call.agent_audio_started(ev.created_at)
-
-    def _on_item(self, ev: ConversationItemAddedEvent) -> None:
-        item = ev.item
-        if isinstance(item, llm.ChatMessage) and item.role == "assistant":
-            self.call.agent_turn(item.text_content or "")
-
-    def _on_error(self, ev: ErrorEvent) -> None:
-        error = ev.error
-        if getattr(error, "recoverable", True):
-            return
-        kind = getattr(error, "type", "error")
-        log.warning("pipeline component failed", extra={"call_id": self.call.call_id, "component": kind})
-        self._fail_over(kind)
-
-    def _fail_over(self, kind: str) -> None:
-        """A failing STT/TTS/LLM: a spoken fallback if the voice still works, then the call goes to a human."""
-        if self._failed_over:
-            return
-        self._failed_over = True
-        self.call.escalate(f"{kind}_failure")
-        if kind == "tts_error" or self.session is None:
-            self.hangup.set()
-            return
-        with contextlib.suppress(RuntimeError):
-            handle = self.session.say(prompts.text("technical_fallback", self.lang), allow_interruptions=False)
-            handle.add_done_callback(lambda _: self.hangup.set())
-            return
-        self.hangup.set()
-
-    def _on_user_state(self, ev: UserStateChangedEvent) -> None:
-        if ev.new_state == "away":
-            self._prompt_silent_caller()
-
-    def _prompt_silent_caller(self) -> None:
-        """A caller who says nothing hears a prompt, then, still silent, a goodbye before the line is closed."""
-        if self.session is None or self.hangup.is_set():
-            return
-        self._no_input_count += 1
-        last = self._no_input_count > self.runner.options.no_input_prompts
-        with contextlib.suppress(RuntimeError):
-            handle = self.session.say(prompts.text("goodbye_no_input" if last else "no_input", self.lang))
-            handle.add_done_callback(lambda _: self.hangup.set() if last else self._recheck_silence())
-
-    def _recheck_silence(self) -> None:
-        spoken = sum(t.speaker == "caller" for t in self.call.turns)
-        asyncio.get_running_loop().call_later(self.runner.options.user_away_timeout_s, self._still_silent, spoken)
-
-    def _still_silent(self, spoken_before: int) -> None:
-        spoken = sum(t.speaker == "caller" for t in self.call.turns)
-        if self.session is not None and self.session.user_state == "away" and spoken == spoken_before:
-            self._prompt_silent_caller()
-
-    def _on_close(self, ev: CloseEvent) -> None:
-        if ev.error is not None:
-            self._fail_over(getattr(ev.error, "type", "error"))
-        self.hangup.set()
 
     # -- end ------------------------------------------------------------------------------------------------
 
     async def _send(self, text: str) -> None:
         if not self.socket_open:
             raise ConnectionError("socket closed")
-        await self.socket.send(text)
+        async with self._send_lock:  # audio and events share the socket: one message at a time
+            await self.socket.send(text)
+
+    def _send_event(self, kind: str, payload: dict[str, Any]) -> None:
+        message = json.dumps({"event": f"permanence.{kind}", "streamSid": self.call.stream_sid, kind: payload},
+                             separators=(",", ":"), ensure_ascii=False)
+        task = asyncio.create_task(self._send_quietly(message), name="media-stream-event")
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+
+    async def _send_quietly(self, message: str) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self._send(message)
 
     async def _close(self, code: int, reason: str) -> None:
         if self.socket_open:
@@ -335,10 +455,10 @@ class _LiveCall:
         """Stop the session and the audio, close the socket, persist the outcome."""
         self.audio_in.end()
         await self.audio_out.aclose()
-        if self.session is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.session.aclose(), self.runner.options.close_timeout_s)
-        code = CloseCode.INTERNAL_ERROR if self.call.escalated and self._failed_over else CloseCode.NORMAL
+        await self.aclose()
+        if self._event_tasks:
+            await asyncio.wait(set(self._event_tasks), timeout=1.0)
+        code = CloseCode.INTERNAL_ERROR if self.call.escalated and self.failed_over else CloseCode.NORMAL
         await self._close(code, "call handed over" if code != CloseCode.NORMAL else "call ended")
         stats: dict[str, Any] = self.stream.stats.as_log_extra()
         stats["input_dropped_frames"] = self.audio_in.dropped_frames
