@@ -1,0 +1,49 @@
+"""One caller turn as the flows read it: the words, the intent, the reader, and the practice's clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from agent.dialog.entities import Answer, correction, yes_no
+from agent.dialog.flows.nlu import Reader
+from agent.dialog.intents import IntentResult
+from agent.dialog.when import WhenConstraint
+
+
+@dataclass
+class Turn:
+    text: str
+    intent: IntentResult
+    reader: Reader
+    now: datetime
+    lang: str
+
+    @cached_property
+    def when(self) -> WhenConstraint:
+        return self.reader.when(self.text, self.now, self.lang)
+
+    @cached_property
+    def who(self) -> tuple[str | None, str | None]:
+        return self.reader.who(self.text)
+
+    @cached_property
+    def answer(self) -> Answer | None:
+        return yes_no(self.text)
+
+    @property
+    def yes(self) -> bool:
+        return self.answer is Answer.YES
+
+    @property
+    def no(self) -> bool:
+        return self.answer is Answer.NO
+
+    @property
+    def corrects(self) -> bool:
+        return correction(self.text) is not None
+
+    @property
+    def task(self) -> str:
+        return self.intent.label

@@ -1,0 +1,1 @@
+"""The reception agent's function tools and the per-call context they work in."""
