@@ -6,12 +6,14 @@ from fastapi import FastAPI
 from redis import Redis
 from sqlalchemy.engine import Engine
 
+from console.admin.install import install_admin
 from console.api import health, practices
 from console.docs import mount_offline_docs
 from console.gateway import CallHandler
 from console.gateway import router as gateway_router
 from console.pages import router as pages_router
 from console.secretary import install_secretary_console
+from console.softphone import router as softphone_router
 from practice.settings import Settings
 
 
@@ -34,6 +36,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(practices.router)
     app.include_router(pages_router)
+    app.include_router(softphone_router)
     install_secretary_console(app)
+    install_admin(app)
     app.include_router(gateway_router)
     return app

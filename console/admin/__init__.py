@@ -1,0 +1,1 @@
+"""Administration of the group: practices, practitioners, users, audit log, retention and patients' rights."""

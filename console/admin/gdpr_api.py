@@ -1,0 +1,160 @@
+"""GDPR API under /api/admin: audit log (filter, export), retention per practice, purge, a patient's rights."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from console.admin import auditlog
+from console.admin.api import ERRORS, Admin, Manager
+from console.admin.audit import record
+from console.admin.directory import practice_for
+from console.admin.errors import AdminError, not_found
+from console.admin.schemas import AuditOut, EraseIn, PatientOut, PurgeOut, RetentionIn, RetentionOut
+from console.auth import ConsoleUser, CsrfProtected
+from console.deps import SessionDep
+from practice import gdpr
+from practice.models import RetentionPolicy, utc_now
+from practice.retention import DEFAULTS, purge
+
+router = APIRouter(prefix="/api/admin", tags=["gdpr"], responses=ERRORS)
+CSRF = [CsrfProtected]
+Text = Annotated[str, Query(max_length=80)]
+
+
+def audit_filter(actor: Text = "", practice_id: int | None = None, entity: Text = "", entity_id: Text = "",
+                 action: Text = "", since: date | None = None, until: date | None = None) -> auditlog.AuditFilter:
+    return auditlog.AuditFilter(actor=actor, practice_id=practice_id, entity=entity, entity_id=entity_id,
+                                action=action, since=since, until=until)
+
+
+
+
+@router.get("/audit", response_model=list[AuditOut], summary="Audit log: who viewed or changed what (filters)")
+def list_audit(user: Manager, session: SessionDep, actor: Text = "", practice_id: int | None = None,
+               entity: Text = "", entity_id: Text = "", action: Text = "", since: date | None = None,
+               until: date | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[Any]:
+    f = audit_filter(actor, practice_id, entity, entity_id, action, since, until)
+    return auditlog.search(session, user, f, limit=limit, offset=offset)
+
+
+@router.get("/audit/export", summary="Audit log export (CSV or JSON), same filters",
+            responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
+def export_audit(user: Manager, session: SessionDep, format: Literal["csv", "json"] = "csv", actor: Text = "",
+                 practice_id: int | None = None, entity: Text = "", entity_id: Text = "", action: Text = "",
+                 since: date | None = None, until: date | None = None) -> Any:
+    f = audit_filter(actor, practice_id, entity, entity_id, action, since, until)
+    record(session, user, action="export", entity="audit_log", entity_id="", practice_id=practice_id,
+           filters={"actor": actor, "entity": entity, "action": action, "format": format})
+    session.commit()
+    stamp = f"{utc_now():%Y%m%d-%H%M%S}"
+    if format == "json":
+        return JSONResponse(auditlog.export_json(session, user, f), headers={
+            "Content-Disposition": f'attachment; filename="journal-audit-{stamp}.json"'})
+    return StreamingResponse(auditlog.export_csv(session, user, f), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="journal-audit-{stamp}.csv"'})
+
+
+# --- retention ---------------------------------------------------------------------------------------------
+
+
+def retention_of(session: Session, practice_id: int) -> RetentionOut:
+    row = session.get(RetentionPolicy, practice_id)
+    if row is None:
+        return RetentionOut(practice_id=practice_id, is_default=True, **DEFAULTS.__dict__)
+    return RetentionOut(practice_id=practice_id, is_default=False, audio_days=row.audio_days,
+                        transcript_days=row.transcript_days, summary_days=row.summary_days,
+                        metadata_days=row.metadata_days)
+
+
+def set_retention(session: Session, user: ConsoleUser, practice_id: int, body: RetentionIn) -> RetentionOut:
+    practice_for(session, user, practice_id)
+    before = retention_of(session, practice_id).model_dump()
+    row = session.get(RetentionPolicy, practice_id) or RetentionPolicy(practice_id=practice_id)
+    for key, value in body.model_dump().items():
+        setattr(row, key, value)
+    row.updated_at = utc_now()
+    session.add(row)
+    record(session, user, action="update", entity="retention", entity_id=practice_id, practice_id=practice_id,
+           before=before, after=body.model_dump())
+    session.commit()
+    return retention_of(session, practice_id)
+
+
+@router.get("/practices/{practice_id}/retention", response_model=RetentionOut, summary="Retention durations (days)")
+def get_retention(practice_id: int, user: Manager, session: SessionDep) -> RetentionOut:
+    practice_for(session, user, practice_id)
+    return retention_of(session, practice_id)
+
+
+@router.put("/practices/{practice_id}/retention", response_model=RetentionOut,
+            summary="Set the retention durations of a practice", dependencies=CSRF)
+def put_retention(practice_id: int, body: RetentionIn, user: Admin, session: SessionDep) -> RetentionOut:
+    return set_retention(session, user, practice_id, body)
+
+
+class PurgeIn(BaseModel):
+    dry_run: bool = True
+
+
+@router.post("/retention/purge", response_model=PurgeOut, summary="Run the retention purge now (dry run by default)",
+             dependencies=CSRF)
+def run_purge(body: PurgeIn, user: Admin, session: SessionDep, request: Request) -> dict[str, Any]:
+    report = purge(request.app.state.engine, dry_run=body.dry_run)
+    record(session, user, action="purge_requested", entity="retention", entity_id="", practice_id=None,
+           dry_run=body.dry_run, total=report.to_dict()["total"])
+    session.commit()
+    return report.to_dict()
+
+
+# --- a patient's rights ---------------------------------------------------------------------------------------
+
+
+@router.get("/patients", response_model=list[PatientOut], summary="Find a patient (phone, name, date of birth)")
+def find_patients(user: Admin, session: SessionDep, phone: Annotated[str, Query(max_length=30)] = "",
+                  name: Annotated[str, Query(max_length=100)] = "", birth_date: date | None = None) -> list[Any]:
+    if not (phone.strip() or name.strip() or birth_date):
+        raise AdminError(422, "Donnez au moins un critère : téléphone, nom ou date de naissance.")
+    found = gdpr.find_patients(session, phone=phone, name=name, birth_date=birth_date)
+    record(session, user, action="search", entity="patient", entity_id="", practice_id=None, results=len(found),
+           criteria=[k for k, v in {"phone": phone, "name": name, "birth_date": birth_date}.items() if v])
+    session.commit()
+    return found
+
+
+@router.get("/patients/{patient_id}/export", summary="Everything held about one patient (JSON download)")
+def export_patient(patient_id: int, user: Admin, session: SessionDep) -> JSONResponse:
+    try:
+        data = gdpr.export_patient(session, patient_id)
+    except gdpr.PatientNotFound:
+        raise not_found("Patient") from None
+    record(session, user, action="export", entity="patient", entity_id=patient_id, practice_id=None,
+           calls=len(data["calls"]), appointments=len(data["appointments"]))
+    session.commit()
+    return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="patient-{patient_id}.json"'})
+
+
+class ErasureOut(BaseModel):
+    patient_id: int
+    erased: dict[str, int]
+
+
+@router.post("/patients/{patient_id}/erase", response_model=ErasureOut,
+             summary="Erase a patient's data (irreversible; body {\"confirm\": \"EFFACER\"})", dependencies=CSRF)
+def erase_patient(patient_id: int, body: EraseIn, user: Admin, session: SessionDep) -> ErasureOut:
+    if body.confirm != gdpr.CONFIRMATION:
+        raise AdminError(422, f"Confirmation manquante : tapez {gdpr.CONFIRMATION} pour effacer (irréversible).")
+    try:
+        counts = gdpr.erase_patient(session, patient_id)
+    except gdpr.PatientNotFound:
+        raise not_found("Patient") from None
+    erased = gdpr.counts_dict(counts)
+    record(session, user, action="erase", entity="patient", entity_id=patient_id, practice_id=None, counts=erased)
+    session.commit()
+    return ErasureOut(patient_id=patient_id, erased=erased)

@@ -1,0 +1,19 @@
+"""Wires the administration into the app: JSON API, pages, error mapping, and the hourly retention purge."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from console.admin import api, gdpr_api, pages
+from console.admin.errors import install_admin_errors
+from practice.retention import RetentionScheduler
+
+
+def install_admin(app: FastAPI) -> None:
+    install_admin_errors(app)
+    app.include_router(api.router)
+    app.include_router(gdpr_api.router)
+    app.include_router(pages.router)
+    scheduler = RetentionScheduler(app.state.engine)
+    app.router.on_startup.append(scheduler.start)
+    app.router.on_shutdown.append(scheduler.stop)

@@ -1,0 +1,4 @@
+"""Placeholder."""
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
