@@ -464,3 +464,153 @@ OWN_PHRASINGS = [
 @pytest.mark.parametrize(("level", "text"), OWN_PHRASINGS)
 def test_own_phrasings(engine: TriageEngine, level: str, text: str) -> None:
     assert engine.assess(text).level == level
+
+
+# --- safety net: a complaint the protocol does not recognise goes to a person ---------------------------------
+
+
+def _without_safety_net() -> TriageEngine:
+    return TriageEngine(load_protocol([f for f in triage_files() if f.name != "safety_net.yaml"]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ma mère a une grosseur sous l'aisselle qui lui fait mal",
+        "my husband's got a strange pain in his side since this morning",
+        "j'ai une douleur dans le bas du dos côté droit qui me lance",
+        "j'ai très mal au genou depuis ce matin",
+    ],
+)
+def test_unrecognised_complaint_goes_to_a_person(engine: TriageEngine, text: str) -> None:
+    decision = engine.assess(text)
+    assert (decision.level, decision.action) == ("urgent", "handoff")
+    assert decision.rules[0].id == "unrecognised_symptom"
+    assert decision.rules[0].evidence and decision.rules[0].evidence in text
+    assert decision.intent == "symptom"
+    assert _without_safety_net().assess(text).level == "routine"  # only the safety net caught it
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "je voudrais un rendez-vous pour un petit rhume",
+        "c'est pour le renouvellement de mon traitement",
+        "je voudrais un certificat pour le sport",
+        "j'ai mal au dos depuis une semaine, rien d'autre",
+        "j'ai un peu mal au genou quand je cours",
+        "je n'ai pas de douleur, c'est pour un certificat",
+        "mon fils a des verrues sur les mains",
+        "i've had a runny nose and a sore throat for two days",
+        "my daughter's teething and a bit grumpy",
+        "j'ai un bouton de fièvre sur la lèvre",
+    ],
+)
+def test_recognised_benign_complaints_stay_routine(engine: TriageEngine, text: str) -> None:
+    decision = engine.assess(text)
+    assert decision.level == "routine", decision.to_dict()
+    assert "unrecognised_symptom" not in decision.rule_ids
+
+
+def test_intensity_cancels_mildness(engine: TriageEngine) -> None:
+    assert engine.assess("j'ai un peu mal au genou").level == "routine"
+    assert engine.assess("j'ai un peu mal au genou et d'un coup il a gonflé").level == "urgent"
+    assert engine.assess("j'ai très mal au genou").level == "urgent"
+
+
+def test_safety_net_never_lowers_a_level(engine: TriageEngine) -> None:
+    decision = engine.assess("il a mal à la poitrine et il transpire, un peu comme d'habitude")
+    assert decision.level == "emergency"
+    assert "unrecognised_symptom" not in decision.rule_ids
+
+
+def test_safety_net_keeps_its_handoff_under_a_callback_threshold(engine: TriageEngine) -> None:
+    callback = engine.with_thresholds(Thresholds(urgent_action="callback"))
+    decision = callback.assess("ma mère a une grosseur sous l'aisselle qui lui fait mal")
+    assert (decision.level, decision.action) == ("urgent", "handoff")
+
+
+def test_safety_net_is_protocol_data() -> None:
+    protocol = load_protocol()
+    assert protocol.safety_net is not None
+    assert protocol.safety_net.spec.id == "unrecognised_symptom"
+    assert protocol.safety_net.spec.level == "urgent"
+    assert any(path.endswith("safety_net.yaml") for path in protocol.files)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("theme: x\nsafety_net: {id: net, level: routine, action: self_service, label: Test, complaint: [mal]}\n",
+         "safety net must raise the level"),
+        ("theme: x\nsafety_net: {id: net, level: urgent, action: handoff, label: Test, complaint: ['@nope']}\n",
+         "unknown vocab"),
+        ("theme: x\nsafety_net: {id: net, level: urgent, action: handoff, label: Test, complaint: [mal]}\n",
+         "safety_net already defined"),
+    ],
+)
+def test_broken_safety_net_names_the_file(tmp_path: Path, body: str, message: str) -> None:
+    files = _broken(tmp_path, body)
+    if "already defined" not in message:  # alone: the packaged safety net would be reported as a duplicate
+        files = [f for f in files if f.name != "safety_net.yaml"]
+    with pytest.raises(ProtocolError) as excinfo:
+        load_protocol(files)
+    assert "zz_broken.yaml" in str(excinfo.value)
+    assert message in str(excinfo.value)
+
+
+# --- generalisation guards: scope, dates and false friends ----------------------------------------------------
+
+
+def test_a_year_dates_only_the_words_near_it(engine: TriageEngine) -> None:
+    text = "mon grand-père dit n'importe quoi depuis ce matin il croit qu'on est en 1970"
+    assert engine.assess(text).level == "emergency"
+    assert engine.assess("il a eu un infarctus en 2015, je voudrais un rendez-vous").level == "routine"
+
+
+def test_a_past_event_named_after_depuis_son_is_history(engine: TriageEngine) -> None:
+    assert engine.assess("dites au docteur que mon père va bien depuis son infarctus").level == "routine"
+    assert engine.assess("depuis mon opération j'ai le mollet gonflé et douloureux").level == "urgent"
+
+
+def test_travel_and_anticoagulants_are_not_dated_away(engine: TriageEngine) -> None:
+    assert engine.assess("je suis allé au Mali le mois dernier et depuis hier j'ai de la fièvre").level == "urgent"
+    text = "mon père est sous préviscan depuis des années, il s'est cogné la tête"
+    assert engine.assess(text).level == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sorry wrong number",
+        "i cut my finger slightly while cooking it's fine",
+        "my son is a bit tired today",
+        "c'est pour le rappel du vaccin contre le tétanos",
+        "j'ai eu un petit vertige en me levant trop vite, plus rien depuis",
+    ],
+)
+def test_false_friends_stay_routine(engine: TriageEngine, text: str) -> None:
+    assert engine.assess(text).level == "routine", engine.assess(text).to_dict()
+
+
+# Structural rules: one phrasing per family, written for these tests (not from either evaluation set).
+GENERALISATION = [
+    ("emergency", "la moitié de son visage s'est affaissée d'un coup"),
+    ("emergency", "il mélange les mots et on le comprend plus"),
+    ("emergency", "my dad's arm has gone limp and he can't lift it"),
+    ("emergency", "elle est par terre dans le salon et elle bouge pas"),
+    ("emergency", "il a les yeux qui partent en haut et il tremble de partout"),
+    ("emergency", "elle a craché beaucoup de sang ce matin"),
+    ("emergency", "mon fils a avalé une poignée de comprimés de sa mère"),
+    ("emergency", "une voiture a renversé mon fils devant l'école"),
+    ("emergency", "enceinte de huit mois, le bébé bouge plus depuis ce matin"),
+    ("emergency", "il a le ventre dur comme du bois et il vomit"),
+    ("urgent", "le chien du voisin a mordu mon fils au mollet"),
+    ("urgent", "mon fils boite depuis sa chute au parc hier"),
+    ("urgent", "ma fille a avalé une bille mais elle respire bien"),
+]
+
+
+@pytest.mark.parametrize(("level", "text"), GENERALISATION)
+def test_structural_rules_generalise(engine: TriageEngine, level: str, text: str) -> None:
+    assert engine.assess(text).level == level, engine.assess(text).to_dict()

@@ -70,8 +70,12 @@ class TriageEngine:
         reported = [o for o in outcomes if o.level != "routine" or o.rule.rule.kind == "clinical_question"]
         level: Level = max((o.level for o in reported), key=level_rank, default="routine")
         clinical = any(o.rule.rule.kind == "clinical_question" for o in outcomes)
-        symptom_words = has_symptom_words(utt, self.protocol) or any(o.level == "routine" for o in outcomes)
         net = self.protocol.safety_net
+        symptom_words = (
+            has_symptom_words(utt, self.protocol)
+            or any(o.level == "routine" for o in outcomes)
+            or (net is not None and _describes_complaint(net, utt))
+        )
         net_hit = _safety_net(net, safe, utt, outcomes) if net is not None and level == "routine" else None
         if net_hit is not None:
             level = net_hit.level
@@ -140,7 +144,10 @@ def _safety_net(net: CompiledSafetyNet, safe: str, utt: Utterance, outcomes: lis
     ]
     if not left:
         return None
-    words = " ".join(dict.fromkeys(_text(safe, utt.tokens, s) for s in left))[:_MAX_EVIDENCE_CHARS]
+    whole = Span(min(s.first for s in left), max(s.last for s in left))
+    words = _text(safe, utt.tokens, whole)
+    if len(words) > _MAX_EVIDENCE_CHARS:
+        words = _text(safe, utt.tokens, left[0])[:_MAX_EVIDENCE_CHARS]
     spec = net.spec
     return RuleHit(spec.id, spec.level, spec.label, words, spec.action)
 
@@ -162,6 +169,11 @@ def _negated_nearby(utt: Utterance, span: Span) -> bool:
     clause = utt.scope.clause
     lo = max(0, span.first - _NEGATION_REACH)
     return any(i in utt.scope.cues and clause[i] == clause[span.first] for i in range(lo, span.first))
+
+
+def _describes_complaint(net: CompiledSafetyNet, utt: Utterance) -> bool:
+    """The caller speaks of a complaint, recognised or not (for the intent: "symptom" rather than "other")."""
+    return bool(match_patterns(net.complaint, utt)) or bool(_spans(net.benign, utt))
 
 
 def _spans(patterns: CompiledPatterns, utt: Utterance) -> list[Span]:
