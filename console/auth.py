@@ -219,36 +219,44 @@ CsrfProtected = Depends(csrf_protect)
 
 
 class LoginLimiter:
-    """At most `max_failures` failed logins per username and address in `window_s`, then locked (Redis)."""
+    """Lock-out in Redis: `max_failures` failed logins per username and address in `window_s`, and
+    `max_per_address` per address whatever the usernames (password spraying); then refused until the
+    window ends. Redis down: logins are not limited (logged), so a Redis outage locks nobody out."""
 
-    def __init__(self, redis: Redis, *, prefix: str = "perm", max_failures: int = 5, window_s: int = 900) -> None:
+    def __init__(self, redis: Redis, *, prefix: str = "perm", max_failures: int = 5, max_per_address: int = 30,
+                 window_s: int = 900) -> None:
         self._redis = redis
         self.prefix = prefix
         self.max_failures = max_failures
+        self.max_per_address = max_per_address
         self.window_s = window_s
 
     def key(self, username: str, address: str) -> str:
         digest = hashlib.sha256(f"{username.strip().lower()}|{address}".encode()).hexdigest()[:32]
         return f"{self.prefix}:login-failures:{digest}"
 
+    def address_key(self, address: str) -> str:
+        digest = hashlib.sha256(f"|{address}".encode()).hexdigest()[:32]
+        return f"{self.prefix}:login-failures-address:{digest}"
+
     def locked_for(self, username: str, address: str) -> int:
-        """Seconds left in the lock-out, 0 when the login may be tried (Redis down: not locked, logged)."""
-        key = self.key(username, address)
+        """Seconds left in the lock-out, 0 when the login may be tried."""
+        limits = ((self.key(username, address), self.max_failures), (self.address_key(address), self.max_per_address))
         try:
-            count = self._redis.get(key)
-            if count is None or int(count) < self.max_failures:
-                return 0
-            return max(1, int(self._redis.ttl(key)))
+            counts = self._redis.mget([key for key, _ in limits])
+            over = [key for (key, limit), count in zip(limits, counts, strict=True)
+                    if count is not None and int(count) >= limit]
+            return max((max(1, int(self._redis.ttl(key))) for key in over), default=0)
         except RedisError:
             log.warning("login limiter unavailable (Redis); login not rate limited")
             return 0
 
     def failed(self, username: str, address: str) -> None:
-        key = self.key(username, address)
         try:
             pipe = self._redis.pipeline(transaction=True)
-            pipe.incr(key)
-            pipe.expire(key, self.window_s, nx=True)
+            for key in (self.key(username, address), self.address_key(address)):
+                pipe.incr(key)
+                pipe.expire(key, self.window_s, nx=True)
             pipe.execute()
         except RedisError:
             log.warning("login limiter unavailable (Redis); failure not counted")

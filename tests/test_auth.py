@@ -96,6 +96,14 @@ def test_lock_out_after_five_failures_even_with_the_right_password(world: Consol
                       ).status_code == 303  # type: ignore[attr-defined]  # another account is not locked
 
 
+def test_password_spraying_from_one_address_is_limited(world: ConsoleWorld):
+    world.app.state.login_limiter.max_per_address = 3
+    with _client(world) as client:
+        for name in ("alice", "bob", "carol"):
+            assert _login(client, name, "guess").status_code == 401  # type: ignore[attr-defined]
+        assert _login(client, world.username("sec0")).status_code == 429  # type: ignore[attr-defined]
+
+
 def test_csrf_is_required_on_forms_and_json_posts(world: ConsoleWorld):
     with _client(world) as client:
         client.get("/login")
