@@ -106,7 +106,8 @@ def test_secretary_sees_claims_reads_and_closes_a_live_ticket(demo: tuple[str, P
         assert "Douleur thoracique" in row.inner_text()
         page.screenshot(path=str(SCREENSHOTS / "queue-new-emergency.png"), full_page=True)
 
-        row.get_by_role("button", name="Prendre").click()
+        row.get_by_role("button", name="Prendre").focus()
+        page.keyboard.press("Enter")  # keyboard only
         page.wait_for_selector(f'#held li[data-id="{ticket}"]', timeout=5000)
         page.wait_for_selector("#d-reason:has-text('Douleur thoracique')", timeout=5000)
         assert "06 12 34 56 78" in page.inner_text("#d-caller")

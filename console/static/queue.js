@@ -121,6 +121,7 @@
   async function openTicket(id) {
     selected = id;
     await reloadDetail(id);
+    if (selected === id) $("detail").focus();  // keyboard and screen-reader users land on the summary
   }
 
   async function reloadDetail(id) {
