@@ -568,8 +568,9 @@ def test_a_year_dates_only_the_words_near_it(engine: TriageEngine) -> None:
     assert engine.assess("il a eu un infarctus en 2015, je voudrais un rendez-vous").level == "routine"
 
 
-def test_a_past_event_named_after_depuis_son_is_history(engine: TriageEngine) -> None:
-    assert engine.assess("dites au docteur que mon père va bien depuis son infarctus").level == "routine"
+def test_a_past_event_named_after_apres_son_is_history(engine: TriageEngine) -> None:
+    assert engine.assess("dites au docteur que mon père va bien après son infarctus").level == "routine"
+    assert engine.assess("j'ai mal au dos et je perds mes urines depuis ma sciatique").level == "emergency"
     assert engine.assess("depuis mon opération j'ai le mollet gonflé et douloureux").level == "urgent"
 
 

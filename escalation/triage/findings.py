@@ -54,6 +54,12 @@ _SUBJECTS: dict[str, bool] = {
 }
 _NEWBORN = (("nouveau", "ne"), ("nouveau", "nee"), ("newborn",), ("new", "born"))
 ADULT_MONTHS = 18 * 12
+ELDERLY_MONTHS = 75 * 12
+"""The age assumed when the caller says the patient is old without a number ("une personne âgée")."""
+_ELDERLY = (
+    ("personne", "agee"), ("personnes", "agees"), ("je", "suis", "age"), ("je", "suis", "agee"), ("tres", "age"),
+    ("tres", "agee"), ("elderly",), ("very", "old"),
+)
 
 
 @dataclass
@@ -142,15 +148,15 @@ def _flag(utt: Utterance, protocol: Protocol, found: Findings, vocab: str, attr:
 
 
 def _subject(utt: Utterance, found: Findings) -> None:
-    for i, word in enumerate(utt.words):
-        if word in _SUBJECTS and i > 0 and utt.words[i - 1] in _POSSESSIVES:
-            found.subject, found.child = word, _SUBJECTS[word]
-            found.spans["subject"] = Span(i - 1, i)
-            return
     for i in range(len(utt.words)):
         if any(tuple(utt.words[i : i + len(p)]) == p for p in _NEWBORN):
             found.subject, found.child, found.age_months = "newborn", True, 0.5
             found.spans["subject"] = found.spans["age"] = Span(i, i)
+            return
+    for i, word in enumerate(utt.words):
+        if word in _SUBJECTS and i > 0 and utt.words[i - 1] in _POSSESSIVES:
+            found.subject, found.child = word, _SUBJECTS[word]
+            found.spans["subject"] = Span(i - 1, i)
             return
 
 
@@ -161,6 +167,13 @@ def _age(utt: Utterance, found: Findings) -> None:
             found.age_months = round(months, 2)
             found.spans["age"] = Span(num.first, min(num.last + 1, len(utt.words) - 1))
             return
+    if found.age_months is None:
+        for i in range(len(utt.words)):
+            match = next((p for p in _ELDERLY if tuple(utt.words[i : i + len(p)]) == p), None)
+            if match is not None:
+                found.age_months = ELDERLY_MONTHS
+                found.spans["age"] = Span(i, i + len(match) - 1)
+                return
 
 
 def _age_of(w: list[str], num: Number, has_subject: bool) -> float | None:

@@ -48,7 +48,11 @@ def parse_phrase(raw: str) -> Phrase:
     terms: list[Term] = []
     for chunk in raw.split():
         is_prefix = chunk.endswith("*")
-        words = [tok.norm for tok in tokenise(chunk.rstrip("*"))]
+        bare = chunk.rstrip("*")
+        if bare.isascii() and bare.isalpha() and bare.islower():  # already folded: no tokenising needed
+            terms.append(Term(bare, prefix=is_prefix))
+            continue
+        words = [tok.norm for tok in tokenise(bare)]
         terms.extend(Term(word) for word in words[:-1])
         if words:
             terms.append(Term(words[-1], prefix=is_prefix))

@@ -255,6 +255,17 @@ def load_protocol(paths: Sequence[Path] | None = None) -> Protocol:
         paths = triage_files()
     if not paths:
         raise ProtocolError("no triage protocol file found")
+    _PHRASE_MEMO.clear()  # one load parses each distinct phrase once (vocab lists are shared by many rules)
+    try:
+        return _load(paths)
+    finally:
+        _PHRASE_MEMO.clear()
+
+
+_PHRASE_MEMO: dict[str, Phrase] = {}
+
+
+def _load(paths: Sequence[Path]) -> Protocol:
     files = [(str(path), _read_file(Path(path))) for path in paths]
     raw_vocab = _collect_vocab(files)
     vocab = {name: _compile_vocab(name, words, raw_vocab) for name, words in raw_vocab.items()}
@@ -378,7 +389,9 @@ def _phrases(raw: Sequence[str], vocab: dict[str, list[str]], depth: int = 0) ->
                 raise ValueError(f"vocab reference loop at {item}")
             out.extend(_phrases(vocab[item[1:]], vocab, depth + 1))
             continue
-        phrase = parse_phrase(item)
+        phrase = _PHRASE_MEMO.get(item)
+        if phrase is None:
+            phrase = _PHRASE_MEMO[item] = parse_phrase(item)
         if not phrase:
             raise ValueError(f"empty phrase {item!r}")
         out.append(phrase)

@@ -38,7 +38,7 @@ _HISTORY_PHRASES: tuple[tuple[str, ...], ...] = (
     ("last", "month"), ("quand", "elle", "etait"), ("when", "he", "was"), ("when", "she", "was"),
     ("when", "i", "was"),
 )
-_EVENT_CUES = words("depuis apres since after suite")
+_EVENT_CUES = words("apres after suite")
 _EVENT_POSSESSIVES = words("son sa ses mon ma mes his her my their leur")
 _YEAR_REACH = 6
 """A year ("en 2015") dates the words near it, not a whole run-on sentence."""
