@@ -18,7 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from console.app import create_app
+from console.events import EventBroadcaster, sse_stream
 from console.maintenance import QueueMaintenance, strictest_sla
+from escalation.queue_keys import QueueKeys
 from escalation.thresholds import SlaSeconds
 from escalation.ticket_store import TicketSpec
 from practice.models import AuditLog, Call, Ticket, TicketStatus, Turn
@@ -302,3 +304,17 @@ def world_q(engine: Engine, shared_redis: Redis) -> Iterator[QueueWorld]:  # noq
     w = make_world(engine, shared_redis)
     yield w
     drop_prefix(shared_redis, w.keys)
+
+
+async def test_event_stream_sends_heartbeats_and_ends_on_close(shared_redis: Redis):  # noqa: F811
+    keys = QueueKeys(prefix=f"test:{uuid.uuid4().hex[:10]}")
+    broadcaster = EventBroadcaster(shared_redis, keys, block_ms=100)
+    stream = sse_stream(broadcaster, lambda event: True, last_event_id=None, heartbeat_s=0.05)
+    assert (await anext(stream)).startswith("retry: 3000\n: connected")
+    assert await anext(stream) == ": keep-alive\n\n"
+    assert broadcaster.subscribers == 1
+    broadcaster.close()
+    with pytest.raises(StopAsyncIteration):
+        while True:
+            assert await anext(stream) == ": keep-alive\n\n"
+    assert broadcaster.subscribers == 0
