@@ -212,3 +212,70 @@ def test_changes_without_csrf_are_refused(world: ConsoleWorld, admin: TestClient
     answer = admin.patch(f"/api/admin/practices/{world.practice_ids[0]}", json={"city": "Nancy"})
     assert answer.status_code == 403 and "CSRF" in answer.json()["detail"]
     assert audit_rows(world, "practice") == []
+
+
+# --- the French pages ----------------------------------------------------------------------------------------
+
+
+def form(c: TestClient, **fields: str) -> dict[str, str]:
+    return {"csrf_token": c.headers["X-CSRF-Token"], **fields}
+
+
+def test_pages_need_a_login_and_the_right_role(world: ConsoleWorld):
+    with TestClient(world.app, follow_redirects=False) as anonymous:
+        answer = anonymous.get("/admin/practices/1")
+        assert answer.status_code == 303 and answer.headers["location"] == "/login?next=/admin/practices/1"
+    with client(world, "manager") as manager:
+        assert manager.get("/admin").status_code == 200
+        assert manager.get("/admin/users").status_code == 403
+        assert manager.get("/admin/patients").status_code == 403
+
+
+def test_hours_form_with_a_lunch_break(world: ConsoleWorld, admin: TestClient):
+    pid = world.practice_ids[0]
+    page = admin.get(f"/admin/practices/{pid}")
+    assert page.status_code == 200 and "Horaires d'ouverture" in page.text
+    saved = admin.post(f"/admin/practices/{pid}/hours",
+                       data=form(admin, day0="08:00-12:30, 14h00-19h00", day5="9:00-12:00"))
+    assert saved.status_code == 303, saved.text
+    assert "08:00-12:30, 14:00-19:00" in admin.get(saved.headers["location"]).text
+    with Session(world.engine) as session:
+        assert len(list(session.exec(select(OpeningHours).where(OpeningHours.practice_id == pid)))) == 3
+
+
+@pytest.mark.parametrize(("day0", "fragment"), [
+    ("8h-12h", "n&#39;est pas une plage"), ("12:00-08:00", "doit suivre"), ("08:00-12:00, 11:00-13:00", "chevauchent"),
+    ("25:00-26:00", "heure impossible")])
+def test_bad_hours_form_is_refused_in_french(world: ConsoleWorld, admin: TestClient, day0: str, fragment: str):
+    answer = admin.post(f"/admin/practices/{world.practice_ids[0]}/hours", data=form(admin, day0=day0))
+    assert answer.status_code == 422 and fragment in answer.text
+
+
+def test_practitioner_form_and_page(world: ConsoleWorld, admin: TestClient):
+    pid = world.practice_ids[0]
+    added = admin.post(f"/admin/practices/{pid}/practitioners", data=form(
+        admin, title="Dr", first_name="Inès", last_name="Garnier", profession="pédiatre", languages="fr, en",
+        active="on"))
+    assert added.status_code == 303, added.text
+    assert "Garnier" in admin.get(f"/admin/practices/{pid}").text
+    empty = admin.post(f"/admin/practices/{pid}/practitioners", data=form(admin, first_name="", last_name="X",
+                                                                           profession="y"))
+    assert empty.status_code == 422 and "first_name : trop court" in empty.text
+
+
+def test_forms_without_csrf_are_refused(world: ConsoleWorld, admin: TestClient):
+    del admin.headers["X-CSRF-Token"]
+    answer = admin.post(f"/admin/practices/{world.practice_ids[0]}/hours", data={"day0": "08:00-12:00"})
+    assert answer.status_code == 403
+
+
+def test_user_forms(world: ConsoleWorld, admin: TestClient):
+    created = admin.post("/admin/users", data=form(admin, username="lea", full_name="Léa", role="secretary",
+                                                   password="mot de passe solide",
+                                                   practice_ids=str(world.practice_ids[0])))
+    assert created.status_code == 303, created.text
+    assert "Léa" in admin.get("/admin/users").text
+    weak = admin.post("/admin/users", data=form(admin, username="max", role="secretary", password="court"))
+    assert weak.status_code == 422 and "password : trop court" in weak.text
+    demote = admin.post(f"/admin/users/{world.users['admin']}", data=form(admin, role="manager", active="on"))
+    assert demote.status_code == 409 and "dernier administrateur" in demote.text

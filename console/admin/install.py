@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from console.admin import api, gdpr_api, pages
+from console.admin import api, gdpr_api, pages, pages_people
 from console.admin.errors import install_admin_errors
 from practice.retention import RetentionScheduler
 
@@ -14,6 +14,7 @@ def install_admin(app: FastAPI) -> None:
     app.include_router(api.router)
     app.include_router(gdpr_api.router)
     app.include_router(pages.router)
+    app.include_router(pages_people.router)
     scheduler = RetentionScheduler(app.state.engine)
     app.router.on_startup.append(scheduler.start)
     app.router.on_shutdown.append(scheduler.stop)

@@ -305,7 +305,8 @@ class RetentionIn(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> RetentionIn:
-        problems = RetentionDays(**self.model_dump()).problems()
+        problems = RetentionDays(self.audio_days, self.transcript_days, self.summary_days,
+                                 self.metadata_days).problems()
         if problems:
             raise ValueError(" ".join(problems))
         return self

@@ -1,0 +1,135 @@
+"""Administration pages (French): users and roles, the audit log, and a patient's rights (export, erasure)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+
+from console.admin import auditlog
+from console.admin import directory as d
+from console.admin import users as u
+from console.admin.audit import record
+from console.admin.errors import AdminError
+from console.admin.forms import PageAdmin, PageManager, attempt, checked, lines_list, render, text
+from console.admin.gdpr_api import audit_filter
+from console.admin.schemas import ROLES_FR, PasswordIn, UserCreateIn, UserUpdateIn
+from console.auth import ConsoleUser, CsrfProtected
+from console.deps import SessionDep
+from practice import gdpr
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+CSRF = [CsrfProtected]
+Text = Annotated[str, Query(max_length=100)]
+
+
+# --- users -------------------------------------------------------------------------------------------------
+
+
+def users_page(request: Request, user: ConsoleUser, session: Session, *, error: str = "",
+               status: int = 200) -> Response:
+    practices = {p.id: p.name for p in d.list_practices(session, user)}
+    return render(request, user, "users.html", {"users": u.list_users(session), "practices": practices,
+                                                "roles": ROLES_FR, "error": error}, status=status)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def show_users(request: Request, user: PageAdmin, session: SessionDep) -> Response:
+    return users_page(request, user, session)
+
+
+def _practice_ids(values: list[Any]) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise AdminError(422, "Cabinet invalide.") from None
+
+
+@router.post("/users", dependencies=CSRF)
+async def create_user(request: Request, user: PageAdmin, session: SessionDep) -> Response:
+    form = await request.form()
+    return attempt(lambda: u.create_user(session, user, UserCreateIn.model_validate({
+        "username": text(form, "username"), "full_name": text(form, "full_name"), "role": text(form, "role"),
+        "password": form.get("password") or "", "skills": lines_list(text(form, "skills")),
+        "languages": lines_list(text(form, "languages")) or ["fr"],
+        "practice_ids": _practice_ids(form.getlist("practice_ids"))})),
+        "/admin/users?ok=Utilisateur+créé",
+        lambda m, s: users_page(request, user, session, error=m, status=s))
+
+
+@router.post("/users/{user_id}", dependencies=CSRF)
+async def update_user(user_id: int, request: Request, user: PageAdmin, session: SessionDep) -> Response:
+    form = await request.form()
+    return attempt(lambda: u.update_user(session, user, user_id, UserUpdateIn.model_validate({
+        "full_name": text(form, "full_name"), "role": text(form, "role"), "active": checked(form, "active"),
+        "skills": lines_list(text(form, "skills")), "languages": lines_list(text(form, "languages")) or ["fr"],
+        "practice_ids": _practice_ids(form.getlist("practice_ids"))})),
+        "/admin/users?ok=Utilisateur+enregistré",
+        lambda m, s: users_page(request, user, session, error=m, status=s))
+
+
+@router.post("/users/{user_id}/password", dependencies=CSRF)
+async def reset_password(user_id: int, request: Request, user: PageAdmin, session: SessionDep) -> Response:
+    form = await request.form()
+    password = form.get("password")
+    return attempt(lambda: u.reset_password(session, user, user_id, PasswordIn(
+        password=password if isinstance(password, str) else "")),
+        "/admin/users?ok=Mot+de+passe+changé",
+        lambda m, s: users_page(request, user, session, error=m, status=s))
+
+
+# --- audit log ---------------------------------------------------------------------------------------------
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def show_audit(request: Request, user: PageManager, session: SessionDep, actor: Text = "",
+               practice_id: int | None = None, entity: Text = "", entity_id: Text = "", action: Text = "",
+               since: date | None = None, until: date | None = None) -> Response:
+    f = audit_filter(actor, practice_id, entity, entity_id, action, since, until)
+    rows = auditlog.search(session, user, f, limit=200)
+    query = str(request.url.query)
+    return render(request, user, "audit.html", {"rows": rows, "f": f, "query": query,
+                                                "practices": d.list_practices(session, user)})
+
+
+# --- a patient's rights ------------------------------------------------------------------------------------
+
+
+def patients_page(request: Request, user: ConsoleUser, session: Session, *, phone: str = "", name: str = "",
+                  birth_date: date | None = None, error: str = "", status: int = 200) -> Response:
+    found = gdpr.find_patients(session, phone=phone, name=name, birth_date=birth_date) if (
+        phone or name or birth_date) else []
+    if phone or name or birth_date:
+        record(session, user, action="search", entity="patient", entity_id="", practice_id=None, results=len(found))
+        session.commit()
+    context = {"found": found, "phone": phone, "name": name, "birth_date": birth_date, "error": error,
+               "confirmation": gdpr.CONFIRMATION}
+    return render(request, user, "patients.html", context, status=status)
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def show_patients(request: Request, user: PageAdmin, session: SessionDep, phone: Annotated[str, Query(
+        max_length=30)] = "", name: Text = "", birth_date: date | None = None) -> Response:
+    return patients_page(request, user, session, phone=phone.strip(), name=name.strip(), birth_date=birth_date)
+
+
+@router.post("/patients/{patient_id}/erase", dependencies=CSRF)
+async def erase_patient(patient_id: int, request: Request, user: PageAdmin, session: SessionDep) -> Response:
+    form = await request.form()
+
+    def act() -> None:
+        if text(form, "confirm") != gdpr.CONFIRMATION:
+            raise AdminError(422, f"Effacement non confirmé : tapez {gdpr.CONFIRMATION} dans la case prévue.")
+        try:
+            counts = gdpr.erase_patient(session, patient_id)
+        except gdpr.PatientNotFound:
+            raise AdminError(404, "Patient introuvable.") from None
+        record(session, user, action="erase", entity="patient", entity_id=patient_id, practice_id=None,
+               counts=gdpr.counts_dict(counts))
+        session.commit()
+
+    return attempt(act, "/admin/patients?ok=Données+du+patient+effacées",
+                   lambda m, s: patients_page(request, user, session, error=m, status=s))
