@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from livekit.agents import llm, stt, tts, vad
+from livekit.agents.voice.turn import TurnHandlingOptions
 
 from agent.call_runner import VoiceStack
 from agent.minimal_dialog import AcknowledgeLLM
+from agent.plugins.speculative_stt import SpeculativeWhisperSTT
 from agent.plugins.tts import EspeakSynthesizer, OfflineTTS, SpeechSynthesizer, build_voices
 from agent.plugins.whisper_model import ModelSpec, load_model, resolve_model_dir
 from agent.plugins.whisper_stt import WhisperOptions, WhisperSTT, WhisperTranscriber
 from agent.transports.media_stream import MULAW_RATE
 from agent.triage_guard import Triage
+from agent.turn_taking import TurnTiming, phone_turn_handling
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +32,10 @@ class StackConfig:
     data_dir: Path
     whisper_model: str = ""
     piper_voice: str = ""
-    vad_min_silence_s: float = 0.5
     cpu_threads: int = 2
+    timing: TurnTiming = field(default_factory=TurnTiming)
+    speculative: bool = True
+    turn_detector: str = "heuristic"
 
 
 @lru_cache(maxsize=4)
@@ -42,12 +47,19 @@ def load_vad(min_silence_s: float = 0.5) -> vad.VAD:
 
 
 def make_stt_factory(config: StackConfig) -> Callable[[str], stt.STT[Any]]:
-    """Per-call Whisper STT in the call's language, all on one model loaded once per process."""
+    """Per-call Whisper STT in the call's language, all on one model loaded once per process.
+
+    Speculative by default: it decodes as soon as silence begins (`TurnTiming.speculate_after_s`).
+    """
     path = resolve_model_dir(config.whisper_model, config.data_dir)
     model = load_model(ModelSpec(path=path, cpu_threads=config.cpu_threads))
+    speculation_vad = load_vad(config.timing.speculate_after_s)
 
     def make_stt(lang: str) -> stt.STT[Any]:
-        return WhisperSTT(WhisperTranscriber(model, WhisperOptions(language=lang)), model_name=path.name)
+        transcriber = WhisperTranscriber(model, WhisperOptions(language=lang))
+        if config.speculative:
+            return SpeculativeWhisperSTT(transcriber, vad=speculation_vad, model_name=path.name)
+        return WhisperSTT(transcriber, model_name=path.name)
 
     return make_stt
 
@@ -71,6 +83,15 @@ def make_dialog(lang: str) -> llm.LLM[Any]:
     return AcknowledgeLLM(lang=lang)
 
 
+def turn_handling(config: StackConfig) -> TurnHandlingOptions:
+    """Endpointing and barge-in: transcript heuristics (default) or livekit's bundled audio turn detector."""
+    if config.turn_detector == "livekit-mini":
+        from livekit.agents.inference.eot import TurnDetector
+
+        return phone_turn_handling(config.timing, detector=TurnDetector(version="v1-mini"))
+    return phone_turn_handling(config.timing)
+
+
 def build_voice_stack(config: StackConfig, *, triage: Triage | None = None) -> VoiceStack:
     """Everything a call runner needs, warmed up (first call pays no loading cost)."""
     if triage is None:
@@ -80,7 +101,8 @@ def build_voice_stack(config: StackConfig, *, triage: Triage | None = None) -> V
     voices = build_voices(config.piper_voice)
     for voice in voices.values():
         voice.warm()
-    stack = VoiceStack(vad=load_vad(config.vad_min_silence_s), make_stt=make_stt_factory(config),
-                       make_tts=make_tts_factory(voices), triage=triage, make_llm=make_dialog)
+    stack = VoiceStack(vad=load_vad(config.timing.vad_silence_s), make_stt=make_stt_factory(config),
+                       make_tts=make_tts_factory(voices), triage=triage, make_llm=make_dialog,
+                       turn_handling=turn_handling(config))
     log.info("voice stack ready", extra={"voices": sorted(voices)})
     return stack

@@ -1,0 +1,123 @@
+"""Phone-grade turn-taking: when a caller's turn is over (dictated numbers, "euh"), and which words are only fillers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from livekit.agents import llm
+from livekit.agents.language import LanguageCode
+from livekit.agents.voice.turn import TurnHandlingOptions
+
+FILLERS = frozenset({"euh", "heu", "euhh", "hum", "hmm", "hm", "mmh", "mh", "mhm", "bah", "ben", "hein", "ah", "oh",
+                     "uh", "um", "er", "erm"})
+BACKCHANNELS = frozenset({"oui", "ouais", "d'accord", "daccord", "ok", "okay", "voila", "bien", "tres", "merci", "si",
+                          "yes", "yeah", "right", "sure", "alright", "mm", "exactement", "entendu"})
+NUMBER_WORDS = frozenset({
+    "zero", "un", "une", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze", "douze",
+    "treize", "quatorze", "quinze", "seize", "vingt", "vingts", "trente", "quarante", "cinquante", "soixante",
+    "cent", "cents", "mille", "zero-six", "zero-sept", "plus",
+})
+MONTHS = frozenset({"janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre",
+                    "novembre", "decembre"})
+CONNECTORS = frozenset({
+    "et", "ou", "de", "du", "des", "le", "la", "les", "l", "d", "a", "au", "aux", "pour", "avec", "mais", "donc",
+    "que", "qui", "qu", "mon", "ma", "mes", "ton", "son", "sa", "ses", "un", "une", "en", "dans", "sur", "chez",
+    "parce", "est", "c'est", "je", "j", "il", "elle", "on", "nous", "vous", "ne", "suis", "docteur", "dr", "madame",
+    "monsieur", "the", "and", "to", "of", "my", "is", "i", "but", "because",
+})
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents (ASR output varies in both)."""
+    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """The words of a transcript, folded (no accents, lower case, no punctuation)."""
+    return _WORD.findall(_fold(text))
+
+
+def is_filler(text: str) -> bool:
+    """Only hesitation sounds ("euh", "hum") or nothing at all."""
+    return all(w in FILLERS for w in words(text))
+
+
+def is_backchannel(text: str) -> bool:
+    """A short acknowledgement ("oui", "d'accord", "mmh") that does not take the turn while the agent speaks."""
+    found = words(text)
+    return len(found) <= 3 and all(w in FILLERS or w in BACKCHANNELS for w in found)
+
+
+def turn_incomplete(text: str) -> bool:
+    """The caller is likely to go on: a number being dictated, a date without its year, "euh", a dangling word."""
+    stripped = text.strip()
+    if not stripped or stripped.endswith("?"):
+        return False
+    if stripped.endswith((",", "...", "…", "-")):
+        return True
+    found = words(stripped)
+    if not found:
+        return False
+    last = found[-1]
+    return last.isdigit() or last in NUMBER_WORDS or last in MONTHS or last in FILLERS or last in CONNECTORS
+
+
+def last_user_text(chat_ctx: llm.ChatContext) -> str:
+    """The text of the last user message (the transcript of the turn being decided)."""
+    for item in reversed(chat_ctx.items):
+        if isinstance(item, llm.ChatMessage) and item.role == "user":
+            return item.text_content or ""
+    return ""
+
+
+@dataclass
+class PhoneTurnDetector:
+    """livekit `_TurnDetector` on transcript heuristics: an incomplete turn gets the long endpointing delay."""
+
+    complete_probability: float = 0.95
+    incomplete_probability: float = 0.05
+
+    @property
+    def model(self) -> str:
+        return "phone-heuristics"
+
+    @property
+    def provider(self) -> str:
+        return "permanence"
+
+    async def unlikely_threshold(self, language: LanguageCode | None) -> float | None:
+        return 0.5
+
+    async def supports_language(self, language: LanguageCode | None) -> bool:
+        return True
+
+    async def predict_end_of_turn(self, chat_ctx: llm.ChatContext, *, timeout: float | None = None) -> float:
+        text = last_user_text(chat_ctx)
+        return self.incomplete_probability if turn_incomplete(text) else self.complete_probability
+
+
+@dataclass(frozen=True)
+class TurnTiming:
+    """The tuned figures (seconds); measured with `permanence bench` and tests/test_turn_taking.py."""
+
+    vad_silence_s: float = 0.3
+    speculate_after_s: float = 0.15
+    min_endpointing_s: float = 0.45
+    max_endpointing_s: float = 1.6
+    barge_in_min_speech_s: float = 0.2
+
+
+def phone_turn_handling(timing: TurnTiming | None = None, *, detector: object | None = None) -> TurnHandlingOptions:
+    """Endpointing on VAD + transcript heuristics; barge-in on VAD speech; no false-interruption resume."""
+    timing = timing or TurnTiming()
+    return TurnHandlingOptions(
+        turn_detection=detector if detector is not None else PhoneTurnDetector(),  # type: ignore[typeddict-item]
+        endpointing={"mode": "fixed", "min_delay": timing.min_endpointing_s, "max_delay": timing.max_endpointing_s},
+        interruption={"mode": "vad", "min_duration": timing.barge_in_min_speech_s, "resume_false_interruption": False,
+                      "false_interruption_timeout": None, "min_words": 0},
+        preemptive_generation={"enabled": False},
+    )
