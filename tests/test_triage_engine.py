@@ -615,3 +615,20 @@ GENERALISATION = [
 @pytest.mark.parametrize(("level", "text"), GENERALISATION)
 def test_structural_rules_generalise(engine: TriageEngine, level: str, text: str) -> None:
     assert engine.assess(text).level == level, engine.assess(text).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("je ne saigne pas, c'est juste pour un contrôle de grossesse", "routine"),
+        ("no chest pain or shortness of breath, I just need my inhaler renewed", "routine"),
+        ("il n'arrête pas de saigner du nez sous préviscan", "emergency"),
+        ("il a pas arrêté de vomir du sang", "emergency"),
+        ("je n'ai jamais eu aussi mal à la tête, c'est venu d'un coup", "emergency"),
+        ("he's not well, his chest hurts and he's sweating", "emergency"),
+        ("elle ne sent plus sa jambe gauche", "emergency"),
+        ("my baby's not breathing properly her lips are going blue", "emergency"),
+    ],
+)
+def test_negation_reach(engine: TriageEngine, text: str, level: str) -> None:
+    assert engine.assess(text).level == level, engine.assess(text).to_dict()

@@ -100,7 +100,12 @@ class Utterance:
 
 def valid_spans(utt: Utterance, spans: list[Span]) -> list[Span]:
     """Spans that are neither negated nor about the distant past."""
-    return [s for s in spans if not utt.scope.negated(s.first, utt.words) and not utt.scope.historical(s.first)]
+    return [
+        s for s in spans
+        if not utt.scope.negated(s.first, utt.words)
+        and not utt.scope.negated_around(s.first, s.last, utt.words)
+        and not utt.scope.historical(s.first)
+    ]
 
 
 def vocab_spans(utt: Utterance, protocol: Protocol, name: str, *, past_counts: bool = False) -> list[Span]:

@@ -12,9 +12,11 @@ _NE = words("ne n")
 _EN_NOT = words("don doesn didn isn wasn hasn haven hadn aren weren")
 _ABILITY = words(
     "peux peut peuvent pouvait pouvais pourra arrive arrives arrivent arrivait arrivais parvient "
-    "parviens reussit reussis reussi"
+    "parviens reussit reussis reussi sent sens sentait sentais voit vois voyait entend entends bouge bougent "
+    "respire repond reagit tient tiens porte portent"
 )
-_PSEUDO_AFTER = words("sur sure normal normale bien grave que seulement terrible fort forte")
+"""After these, "plus"/"pas" is a finding, not a negation: "il ne sent plus sa jambe", "il ne bouge plus"."""
+_PSEUDO_AFTER = words("sur sure normal normale bien grave que seulement terrible fort forte well good right ok okay")
 FILLERS = words(
     "de d du des la le les l un une eu a au aux ma mon sa son ses mes ta ton tes leur vraiment trop "
     "tout en y fait ressenti senti remarque vu present presente notion signe signes symptome symptomes "
@@ -22,6 +24,12 @@ FILLERS = words(
     "getting feel feeling ressens ressent ressenti vraiment jamais"
 )
 _MAX_FILLERS = 4
+_MAX_CONTENT = 1
+_OR = words("or ou nor")
+_SCOPE_BREAKERS = words(
+    "arrete arreter arretait arretent cesse cesser stop stops stopping quit aussi autant comme like such tellement"
+)
+"""Words that end a negation's reach: "il n'arrête pas de saigner", "jamais eu aussi mal", "never had pain like"."""
 CLAUSE_WORDS = words("mais but et and puis ensuite maintenant now cependant however sauf except alors sinon")
 _CLAUSE_RAW = ("là", "aujourd")
 _PUNCT = re.compile(r"[.,;:!?()\[\]\n]")
@@ -39,6 +47,14 @@ _HISTORY_PHRASES: tuple[tuple[str, ...], ...] = (
     ("when", "i", "was"),
 )
 _EVENT_CUES = words("apres after suite")
+_SINCE_CUES = words("depuis since")
+_PAST_EVENTS = words(
+    "infarctus avc attaque accident operation intervention chute accouchement hospitalisation embolie pontage "
+    "stroke surgery operation fall crash"
+)
+"""After "depuis son" / "since my", only a one-off event is in the past ("depuis ma sciatique" goes on)."""
+_NE_CLITICS = words("se s me m te t lui le la l y en nous vous")
+_NE_AFTER = words("pas plus jamais rien guere")
 _EVENT_POSSESSIVES = words("son sa ses mon ma mes his her my their leur")
 _YEAR_REACH = 6
 """A year ("en 2015") dates the words near it, not a whole run-on sentence."""
@@ -54,15 +70,35 @@ class Scope:
     past_positions: frozenset[int] = frozenset()
 
     def negated(self, first: int, words_: list[str]) -> bool:
-        """A negation cue precedes the span within its clause, with only filler words between."""
-        pos, fillers = first - 1, 0
+        """A negation cue precedes the span within its clause, with only filler words between, or at most
+        _MAX_CONTENT words of the same noun phrase ("no chest pain", "pas de grosse douleur")."""
+        pos, fillers, content = first - 1, 0, 0
         while pos >= 0 and self.clause[pos] == self.clause[first]:
             if pos in self.cues:
                 return True
-            if words_[pos] not in FILLERS or fillers >= _MAX_FILLERS:
+            if words_[pos] in _SCOPE_BREAKERS:
                 return False
-            pos, fillers = pos - 1, fillers + 1
+            if words_[pos] in _OR:  # "no chest pain or shortness of breath": the negation goes on
+                return pos > 0 and self.negated(pos - 1, words_)
+            if words_[pos] in FILLERS and fillers < _MAX_FILLERS:
+                fillers += 1
+            elif words_[pos] not in FILLERS and content < _MAX_CONTENT and words_[pos].isalpha():
+                content += 1
+            else:
+                return False
+            pos -= 1
         return False
+
+    def negated_around(self, first: int, last: int, words_: list[str]) -> bool:
+        """French "ne ... pas" around the words: "je ne saigne pas" (a phrase that holds the "pas", such as
+        "ne respire pas", is a finding: the span then ends on it)."""
+        after = words_[last + 1] if last + 1 < len(words_) else ""
+        if after not in _NE_AFTER:
+            return False
+        before = words_[first - 1] if first else ""
+        if before in _NE:
+            return True
+        return first >= 2 and before in _NE_CLITICS and words_[first - 2] in _NE
 
     def historical(self, first: int) -> bool:
         """The span sits in a clause that speaks of the distant past ("il y a deux ans"), near a year
@@ -104,6 +140,8 @@ def _is_cue(words_: list[str], i: int) -> bool:
         return False  # "il peut plus mettre de chaussure ni marcher": the inability goes on
     if word in ("pas", "not", "jamais", "rien") and (prev in _ABILITY or _before_ability(words_, i)):
         return False
+    if word in ("pas", "plus") and prev in _SCOPE_BREAKERS:
+        return False  # "il n'arrête pas de saigner": it goes on
     return nxt not in _PSEUDO_AFTER and not (word == "pas" and prev in ("sais", "sait", "passe"))
 
 
@@ -126,7 +164,9 @@ def _past_positions(words_: list[str], nums: list[Number], clause: list[int]) ->
             lo, hi = max(0, n.first - _YEAR_REACH), min(len(words_), n.last + 2)
             out.update(i for i in range(lo, hi) if clause[i] == clause[n.first])
     for i in range(1, len(words_) - 1):
-        if words_[i - 1] in _EVENT_CUES and words_[i] in _EVENT_POSSESSIVES:
+        if words_[i] in _EVENT_POSSESSIVES and (
+            words_[i - 1] in _EVENT_CUES or (words_[i - 1] in _SINCE_CUES and words_[i + 1] in _PAST_EVENTS)
+        ):
             out.add(i + 1)
     return frozenset(out)
 
