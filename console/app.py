@@ -11,6 +11,7 @@ from console.api import health, practices
 from console.docs import mount_offline_docs
 from console.gateway import CallHandler
 from console.gateway import router as gateway_router
+from console.manager import router as manager_router
 from console.pages import router as pages_router
 from console.secretary import install_secretary_console
 from console.softphone import router as softphone_router
@@ -39,5 +40,6 @@ def create_app(
     app.include_router(softphone_router)
     install_secretary_console(app)
     install_admin(app)
+    app.include_router(manager_router)
     app.include_router(gateway_router)
     return app

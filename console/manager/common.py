@@ -1,0 +1,61 @@
+"""Shared pieces of the manager's console: who may enter, the period and practice filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import HTTPException
+
+from console.auth import ConsoleUser, require_role
+from practice.models import Role
+
+MANAGER_ROLES = (Role.manager, Role.admin)
+Manager = Annotated[ConsoleUser, require_role(*MANAGER_ROLES)]
+DEFAULT_DAYS = 30
+MAX_DAYS = 731
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local calendar days [first, last] of the practice's time zone, and their UTC bounds."""
+
+    first: date
+    last: date
+    tz: ZoneInfo
+
+    @property
+    def start_utc(self) -> datetime:
+        return datetime.combine(self.first, time(0), self.tz).astimezone(UTC)
+
+    @property
+    def end_utc(self) -> datetime:
+        """Exclusive end: midnight after the last day."""
+        return datetime.combine(self.last + timedelta(days=1), time(0), self.tz).astimezone(UTC)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def period(first: date | None, last: date | None, tz: ZoneInfo, *, today: date | None = None) -> Period:
+    """The asked period (default: the last 30 days up to today); 422 when reversed or longer than two years."""
+    today = today or datetime.now(tz).date()
+    last = last or (today if first is None else min(today, first + timedelta(days=DEFAULT_DAYS - 1)))
+    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise HTTPException(status_code=422, detail="La date de début doit précéder la date de fin.")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise HTTPException(status_code=422, detail="La période ne peut pas dépasser deux ans.")
+    return Period(first, last, tz)
+
+
+def practices_in_scope(user: ConsoleUser, practice_id: int | None) -> tuple[int, ...]:
+    """One practice (if the user may see it: else 404) or every practice the user sees."""
+    if practice_id is None:
+        return user.practice_ids
+    if not user.serves(practice_id):
+        raise HTTPException(status_code=404, detail="Cabinet introuvable.")
+    return (practice_id,)

@@ -1,0 +1,148 @@
+"""The manager's pages (French, server-rendered): thresholds editor, reports with charts, a call's transcript."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from console.auth import CSRF_FIELD, ConsoleUser, OptionalUser, read_session
+from console.deps import EngineDep, SessionDep
+from console.manager import charts
+from console.manager.common import MANAGER_ROLES
+from console.manager.reports import LEVELS_FR, TABLE_NAMES, Reports
+from console.manager.reports_api import scoped_reports
+from console.manager.thresholds_api import threshold_store, thresholds_view
+from console.pages import templates
+from practice.models import AuditLog, Call, Practice, Ticket, Turn, utc_now
+
+router = APIRouter(include_in_schema=False)
+SPEAKERS_FR = {"caller": "Appelant", "agent": "Agent", "secretary": "Secrétaire"}
+ACTIONS_FR = {"advise_15": "Orienter vers le 15", "handoff": "Transfert à une secrétaire",
+              "callback": "Rappel", "self_service": "Traité par l'agent"}
+AUDIT_FR = {"threshold.create_draft": "Brouillon créé", "threshold.update_draft": "Brouillon modifié",
+            "threshold.activate": "Version activée", "threshold.rollback": "Retour arrière"}
+STATUS_FR = {"draft": "Brouillon", "active": "En vigueur", "archived": "Archivée"}
+
+
+def _gate(request: Request, user: ConsoleUser | None) -> Response | None:
+    """Login first (back here afterwards); only managers and admins."""
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    if user.role not in MANAGER_ROLES:
+        return HTMLResponse("Accès réservé aux responsables.", status_code=403)
+    return None
+
+
+def _practice_arg(raw: str, user: ConsoleUser) -> int | None:
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise HTTPException(404, detail="Cabinet introuvable.") from exc
+    if not user.serves(value):
+        raise HTTPException(404, detail="Cabinet introuvable.")
+    return value
+
+
+def _practices(session: Session, user: ConsoleUser) -> list[Practice]:
+    if not user.practice_ids:
+        return []
+    return list(session.exec(select(Practice).where(col(Practice.id).in_(user.practice_ids)).order_by(Practice.name)))
+
+
+def _base(request: Request, user: ConsoleUser, page: str) -> dict[str, Any]:
+    data = read_session(request)
+    return {"user": user, "csrf": data.csrf if data else "", "csrf_field": CSRF_FIELD, "page": page}
+
+
+@router.get("/manager")
+def manager_home() -> Response:
+    return RedirectResponse("/manager/thresholds", status_code=303)
+
+
+@router.get("/manager/thresholds", response_class=HTMLResponse)
+def thresholds_page(request: Request, user: OptionalUser, session: SessionDep, engine: EngineDep,
+                    practice_id: str = "") -> Response:
+    if (gate := _gate(request, user)) is not None:
+        return gate
+    assert user is not None
+    selected = _practice_arg(practice_id, user)
+    view = thresholds_view(session, threshold_store(engine), selected)
+    values = view.draft.values if view.draft else view.effective_values
+    today = date.today()
+    context = {**_base(request, user, "thresholds"), "view": view, "values": _flat(values),
+               "practices": _practices(session, user), "selected": selected, "status_fr": STATUS_FR,
+               "audit_fr": AUDIT_FR, "date_from": (today - timedelta(days=29)).isoformat(),
+               "date_to": today.isoformat()}
+    return templates.TemplateResponse(request, "manager/thresholds.html", context)
+
+
+@router.get("/manager/reports", response_class=HTMLResponse)
+def reports_page(request: Request, user: OptionalUser, session: SessionDep, engine: EngineDep,
+                 practice_id: str = "", date_from: date | None = None, date_to: date | None = None) -> Response:
+    if (gate := _gate(request, user)) is not None:
+        return gate
+    assert user is not None
+    selected = _practice_arg(practice_id, user)
+    scope, reports = scoped_reports(request, session, engine, user, selected, date_from, date_to)
+    query = f"practice_id={selected or ''}&date_from={scope.span.first}&date_to={scope.span.last}"
+    context = {**_base(request, user, "reports"), "reports": reports, "charts": _charts(reports),
+               "practices": _practices(session, user), "selected": selected, "span": scope.span,
+               "csv_query": query, "table_names": TABLE_NAMES}
+    return templates.TemplateResponse(request, "manager/reports.html", context)
+
+
+@router.get("/manager/calls/{call_id}", response_class=HTMLResponse)
+def call_page(call_id: str, request: Request, user: OptionalUser, session: SessionDep) -> Response:
+    """A recorded call, read-only: its turns with the triage level of each caller turn (the view is audited)."""
+    if (gate := _gate(request, user)) is not None:
+        return gate
+    assert user is not None
+    call = session.get(Call, call_id)
+    if call is None or not user.serves(call.practice_id):
+        return HTMLResponse("Appel introuvable.", status_code=404)
+    turns = list(session.exec(select(Turn).where(Turn.call_id == call_id).order_by(col(Turn.seq))))
+    ticket = session.get(Ticket, call_id)
+    practice = session.get(Practice, call.practice_id) if call.practice_id else None
+    session.add(AuditLog(actor_user_id=user.id, actor=user.username, practice_id=call.practice_id, action="view",
+                         entity="call", entity_id=call_id, at=utc_now()))
+    session.commit()
+    context = {**_base(request, user, "call"), "call": call, "turns": turns, "ticket": ticket, "practice": practice,
+               "speakers": SPEAKERS_FR, "levels": LEVELS_FR, "actions": ACTIONS_FR}
+    return templates.TemplateResponse(request, "manager/call.html", context)
+
+
+def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def _charts(reports: Reports) -> dict[str, Any]:
+    escalations: dict[str, int] = {}
+    for level, _, n, _ in reports.tables["escalations"].rows:
+        escalations[level] = escalations.get(level, 0) + n
+    reasons = sorted(((f"{r[1]} ({r[0].lower()})", r[2]) for r in reports.tables["escalations"].rows),
+                     key=lambda kv: -kv[1])[:12]
+    waits = [(f"{r[0]} — p50", r[3] or 0) for r in reports.tables["waits"].rows] + \
+        [(f"{r[0]} — p95", r[4] or 0) for r in reports.tables["waits"].rows]
+    people = [(r[0], r[1], r[2]) for r in reports.tables["appointments"].rows if r[0] != "Total"]
+    return {
+        "heatmap": charts.heatmap("chart-heatmap", reports.heatmap, "Appels par heure et jour de la semaine"),
+        "daily": charts.line("chart-daily", reports.daily, "Appels par jour"),
+        "levels": charts.bars("chart-levels", list(escalations.items()), "Passages à une secrétaire par niveau"),
+        "reasons": charts.bars("chart-reasons", reasons, "Principaux motifs de passage à une secrétaire"),
+        "waits": charts.bars("chart-waits", sorted(waits), "Attente avant prise en charge", " s"),
+        "appointments": charts.stacked("chart-appointments", people, "Rendez-vous pris par praticien",
+                                       ("Agent", "Secrétariat")),
+    }

@@ -1,0 +1,234 @@
+"""What-if replay for the manager: a draft against the active thresholds, on recorded calls and the eval set.
+
+Fast on large periods: rows are streamed (one query, no per-row round trip), every distinct utterance is
+assessed once per configuration, outcomes are cached per configuration, and large batches are spread over
+worker processes (the engine is pure Python and CPU-bound).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import col
+
+from console.manager.common import Period
+from escalation.replay import ChangedOutcome, ConfigFigures
+from escalation.thresholds import Thresholds
+from escalation.triage import CallContext, TriageDecision, TriageEngine
+from practice.models import Call, Ticket, Turn
+
+# The level a human's disposition of the ticket establishes (the reference label of the call's turns).
+LABEL_BY_DISPOSITION = {"advised_15": "emergency", "redirected_on_call": "urgent"}
+EVAL_SET_PATH = Path(__file__).resolve().parents[2] / "tests" / "data" / "triage_eval.jsonl"
+CHANGED_SHOWN = 300
+PARALLEL_MIN_TEXTS = 1500
+CHUNK = 400
+CACHE_SIZE = 200_000
+STREAM_BATCH = 5000
+
+
+class Outcome(NamedTuple):
+    """What one configuration does with one utterance."""
+
+    level: str
+    action: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One utterance to replay: a recorded caller turn (call id, seq) or an evaluation line."""
+
+    key: str
+    text: str
+    label: str | None
+    call_id: str | None = None
+    seq: int | None = None
+
+
+@dataclass
+class Section:
+    """Side-by-side figures of one replayed set, and the utterances whose outcome would change."""
+
+    active: ConfigFigures = field(default_factory=ConfigFigures)
+    draft: ConfigFigures = field(default_factory=ConfigFigures)
+    calls: set[str] = field(default_factory=set)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    changed_total: int = 0
+    changed_calls: set[str] = field(default_factory=set)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"active": self.active.to_dict(), "draft": self.draft.to_dict(), "calls": len(self.calls),
+                "changed_total": self.changed_total, "changed_calls": len(self.changed_calls),
+                "changed": self.changed}
+
+
+# --- the utterances -------------------------------------------------------------------------------------
+
+
+def recorded_query(practice_ids: Sequence[int], span: Period) -> Any:
+    """Caller turns of the practices' calls started in the period, with the ticket's disposition."""
+    return (
+        sa.select(col(Turn.call_id), col(Turn.seq), col(Turn.text), col(Ticket.disposition))
+        .join(Call, col(Call.id) == col(Turn.call_id))
+        .outerjoin(Ticket, col(Ticket.id) == col(Turn.call_id))
+        .where(col(Call.practice_id).in_(list(practice_ids)),
+               col(Call.started_at) >= span.start_utc, col(Call.started_at) < span.end_utc,
+               col(Turn.speaker) == "caller", col(Turn.text) != "")
+        .order_by(col(Call.started_at), col(Turn.call_id), col(Turn.seq))
+    )
+
+
+def recorded_samples(engine: Engine, practice_ids: Sequence[int], span: Period) -> Iterator[Sample]:
+    """Stream the recorded caller turns (server-side cursor on PostgreSQL, batches on SQLite)."""
+    if not practice_ids:
+        return
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
+            recorded_query(practice_ids, span))
+        for call_id, seq, text, disposition in result:
+            label = LABEL_BY_DISPOSITION.get(disposition or "")
+            yield Sample(f"{call_id}:{seq}", text, label, call_id, seq)
+
+
+def eval_samples(path: Path = EVAL_SET_PATH) -> list[Sample]:
+    """The protocol's labelled evaluation set (empty when it is not installed with the console)."""
+    if not path.is_file():
+        return []
+    samples: list[Sample] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                row = json.loads(line)
+                label = row.get("level") if row.get("level") in ("emergency", "urgent", "routine") else None
+                samples.append(Sample(str(row.get("id", number)), str(row["text"]), label))
+    return samples
+
+
+# --- assessing, cached and in parallel -------------------------------------------------------------------
+
+
+def config_key(thresholds: Thresholds) -> str:
+    return thresholds.model_dump_json()
+
+
+class Assessor:
+    """Outcomes of utterances under threshold configurations, each distinct (configuration, text) once."""
+
+    def __init__(self, *, workers: int | None = None, cache_size: int = CACHE_SIZE,
+                 parallel_min: int = PARALLEL_MIN_TEXTS) -> None:
+        self.workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+        self.parallel_min = parallel_min
+        self._cache: OrderedDict[tuple[str, str], Outcome] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def outcomes(self, configs: Sequence[Thresholds], texts: Iterable[str]) -> list[dict[str, Outcome]]:
+        """For each configuration, the outcome of every text (text → outcome)."""
+        distinct = list(dict.fromkeys(texts))
+        keys = [config_key(c) for c in configs]
+        found: list[dict[str, Outcome]] = [self._cached(k, distinct) for k in keys]
+        missing = [(k, [t for t in distinct if t not in f]) for k, f in zip(keys, found, strict=True)]
+        total = sum(len(m) for _, m in missing)
+        computed = self._parallel(missing) if total >= self.parallel_min and self.workers > 1 else \
+            [_assess_chunk(k, m) for k, m in missing]
+        for (key, texts_missing), outs, into in zip(missing, computed, found, strict=True):
+            into.update(zip(texts_missing, outs, strict=True))
+            self._store(key, texts_missing, outs)
+        return found
+
+    def _cached(self, key: str, texts: list[str]) -> dict[str, Outcome]:
+        with self._lock:
+            return {t: self._cache[(key, t)] for t in texts if (key, t) in self._cache}
+
+    def _store(self, key: str, texts: list[str], outs: list[Outcome]) -> None:
+        with self._lock:
+            for text, out in zip(texts, outs, strict=True):
+                self._cache[(key, text)] = out
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def _parallel(self, work: list[tuple[str, list[str]]]) -> list[list[Outcome]]:
+        """Chunks of every configuration over a pool of fresh worker processes (spawned: safe in threads)."""
+        with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn")) as pool:
+            futures = [[pool.submit(_assess_chunk, key, texts[i:i + CHUNK]) for i in range(0, len(texts), CHUNK)]
+                       for key, texts in work]
+            return [[out for f in chunks for out in f.result()] for chunks in futures]
+
+
+_ENGINES: dict[str, TriageEngine] = {}
+
+
+def _engine_for(key: str) -> TriageEngine:
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = TriageEngine.default().with_thresholds(Thresholds.model_validate_json(key))
+        _ENGINES.clear()  # two or three live configurations at most; drop older ones
+        _ENGINES[key] = engine
+    return engine
+
+
+def _assess_chunk(key: str, texts: list[str]) -> list[Outcome]:
+    engine = _engine_for(key)
+    return [_outcome(engine.assess(text)) for text in texts]
+
+
+def _outcome(decision: TriageDecision) -> Outcome:
+    return Outcome(decision.level, decision.action, decision.rules[0].id if decision.rules else "")
+
+
+# --- the replay -----------------------------------------------------------------------------------------
+
+
+def _decision(outcome: Outcome) -> TriageDecision:
+    """A decision carrying only what the shared figures read (level and action)."""
+    return TriageDecision(level=outcome.level, action=outcome.action, intent="other",  # type: ignore[arg-type]
+                          rules=[], clinical_question=False, findings={}, context=CallContext())
+
+
+def compare(samples: Sequence[Sample], active: Thresholds, draft: Thresholds, assessor: Assessor) -> Section:
+    """Figures of both configurations over the samples and the list of changed outcomes."""
+    before, after = assessor.outcomes([active, draft], (s.text for s in samples))
+    section = Section()
+    for sample in samples:
+        old, new = before[sample.text], after[sample.text]
+        section.active.add(_decision(old), sample.label)
+        section.draft.add(_decision(new), sample.label)
+        if sample.call_id:
+            section.calls.add(sample.call_id)
+        if (old.level, old.action) != (new.level, new.action):
+            _changed(section, sample, old, new)
+    return section
+
+
+def _changed(section: Section, sample: Sample, old: Outcome, new: Outcome) -> None:
+    section.changed_total += 1
+    if sample.call_id:
+        section.changed_calls.add(sample.call_id)
+    if len(section.changed) < CHANGED_SHOWN:
+        shared = ChangedOutcome(sample.key, {"level": old.level, "action": old.action},
+                                {"level": new.level, "action": new.action})
+        section.changed.append({**shared.__dict__, "call_id": sample.call_id, "seq": sample.seq,
+                                "text": sample.text, "label": sample.label,
+                                "rule_active": old.rule, "rule_draft": new.rule})
+
+
+def whatif(engine: Engine, *, practice_ids: Sequence[int], span: Period, active: Thresholds, draft: Thresholds,
+           assessor: Assessor, eval_path: Path | None = EVAL_SET_PATH) -> dict[str, Any]:
+    """The draft against the active version on the period's recorded calls and on the evaluation set."""
+    recorded = compare(list(recorded_samples(engine, practice_ids, span)), active, draft, assessor)
+    evaluation = compare(eval_samples(eval_path), active, draft, assessor) if eval_path else Section()
+    return {"period": {"from": span.first.isoformat(), "to": span.last.isoformat()},
+            "recorded": recorded.to_dict(), "evaluation": evaluation.to_dict(),
+            "evaluation_available": bool(evaluation.active.total)}

@@ -1,0 +1,231 @@
+// Thresholds editor: save a draft (errors next to each field), what-if replay, activation and roll-back.
+"use strict";
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const form = document.getElementById("thresholds-form");
+  const practice = form.dataset.practice === "" ? null : Number(form.dataset.practice);
+  let draftId = form.dataset.draft === "" ? null : Number(form.dataset.draft);
+  const notice = document.getElementById("notice");
+  const LEVELS = { emergency: "Urgence vitale", urgent: "Urgent", routine: "Courant" };
+  const ACTIONS = { advise_15: "orienter vers le 15", handoff: "transfert à une secrétaire", callback: "rappel",
+                    self_service: "traité par l'agent" };
+
+  function say(text, kind) {
+    notice.textContent = text;
+    notice.className = "notice " + (kind || "ok");
+    notice.hidden = false;
+  }
+
+  async function api(method, url, body) {
+    const response = await fetch(url, {
+      method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  function values() {
+    const out = {};
+    for (const input of form.querySelectorAll("[data-kind]")) {
+      let value = input.value.trim();
+      const kind = input.dataset.kind;
+      if (kind === "bool") value = value === "true";
+      else if (kind === "int" || kind === "float") {
+        const number = Number(value.replace(",", "."));
+        value = value === "" || Number.isNaN(number) ? value : number;
+      }
+      const path = input.name.split(".");
+      let node = out;
+      for (const key of path.slice(0, -1)) node = node[key] = node[key] || {};
+      node[path[path.length - 1]] = value;
+    }
+    return out;
+  }
+
+  function clearErrors(scope) {
+    for (const p of scope.querySelectorAll(".field-error")) p.textContent = "";
+    for (const i of scope.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
+  }
+
+  function showErrors(errors) {
+    let first = null;
+    for (const error of errors || []) {
+      const id = "f-" + error.field.replace(/\./g, "-");
+      const slot = document.getElementById(id + "-error") || document.getElementById("f-general-error");
+      slot.textContent = (slot.textContent ? slot.textContent + " ; " : "") + error.message;
+      const input = document.getElementById(id);
+      if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
+      else if (error.field.indexOf(".") < 0) {
+        const group = form.querySelector('[name^="' + error.field + '."]');
+        if (group) { group.setAttribute("aria-invalid", "true"); first = first || group; }
+      }
+    }
+    if (first) first.focus();
+  }
+
+  function refused(result) {
+    const detail = result.data && result.data.detail;
+    if (detail && detail.errors) { showErrors(detail.errors); return detail.message; }
+    return typeof detail === "string" ? detail : "Erreur " + result.status;
+  }
+
+  async function saveDraft(announce) {
+    clearErrors(form);
+    const note = document.getElementById("note").value;
+    let result = draftId === null
+      ? await api("POST", "/api/manager/thresholds/drafts", { practice_id: practice, values: values(), note })
+      : await api("PUT", "/api/manager/thresholds/drafts/" + draftId, { values: values(), note });
+    if (!result.ok && result.status === 409) {  // that draft was activated meanwhile: start a new one
+      result = await api("POST", "/api/manager/thresholds/drafts", { practice_id: practice, values: values(), note });
+    }
+    if (!result.ok) { say(refused(result), "error"); return false; }
+    draftId = result.data.id;
+    form.dataset.draft = String(draftId);
+    document.getElementById("activate").disabled = false;
+    const hint = document.getElementById("activate-hint");
+    if (hint) hint.hidden = true;
+    if (announce) say("Brouillon enregistré (version " + result.data.version + "). Rien n'est encore en vigueur.", "ok");
+    return true;
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveDraft(true);
+  });
+
+  // --- what-if replay ---------------------------------------------------------------------------------
+  const pct = (x) => x === null || x === undefined ? "—" : (Math.round(x * 1000) / 10).toLocaleString("fr-FR") + " %";
+  const num = (x) => x === null || x === undefined ? "—" : x.toLocaleString("fr-FR");
+  const ROWS = [
+    ["Énoncés rejoués", (f) => num(f.total)],
+    ["Taux d'escalade (15, transfert ou rappel)", (f) => pct(f.escalation_rate)],
+    ["Urgences vitales de référence", (f) => num(f.emergencies)],
+    ["Urgences vitales reconnues", (f) => num(f.emergencies_caught)],
+    ["Urgences vitales traitées comme courantes", (f) => num(f.emergencies_as_routine)],
+    ["Sur-triage (niveau plus élevé que la référence)", (f) => pct(f.over_triage_rate)],
+    ["Exactitude du niveau (énoncés étiquetés)", (f) => pct(f.accuracy)],
+  ];
+
+  function cell(row, text) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function renderReplay(data) {
+    const body = document.querySelector("#replay-table tbody");
+    body.replaceChildren();
+    for (const [label, get] of ROWS) {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = label;
+      tr.appendChild(th);
+      const figures = [data.recorded.active, data.recorded.draft, data.evaluation.active, data.evaluation.draft];
+      const texts = figures.map(get);
+      texts.forEach((text, i) => {
+        const td = cell(tr, text);
+        if (i % 2 === 1 && text !== texts[i - 1]) td.className = "diff";
+      });
+      body.appendChild(tr);
+    }
+    const list = document.getElementById("changed-list");
+    list.replaceChildren();
+    const items = [...data.recorded.changed.map((c) => ({ ...c, source: "call" })),
+                   ...data.evaluation.changed.map((c) => ({ ...c, source: "eval" }))];
+    for (const change of items) {
+      const li = document.createElement("li");
+      const what = document.createElement(change.call_id ? "a" : "span");
+      if (change.call_id) what.href = "/manager/calls/" + encodeURIComponent(change.call_id);
+      what.textContent = change.call_id ? "Appel " + change.call_id.slice(0, 8) : "Évaluation " + change.id;
+      li.appendChild(what);
+      const text = document.createElement("q");
+      text.textContent = change.text;
+      li.append(" ", text, " : ");
+      const move = document.createElement("strong");
+      move.textContent = LEVELS[change.active.level] + " (" + ACTIONS[change.active.action] + ") → " +
+        LEVELS[change.draft.level] + " (" + ACTIONS[change.draft.action] + ")";
+      li.appendChild(move);
+      if (change.label) li.append(" — référence : " + LEVELS[change.label]);
+      list.appendChild(li);
+    }
+    const shown = items.length;
+    const total = data.recorded.changed_total + data.evaluation.changed_total;
+    document.getElementById("changed-count").textContent = total === 0 ? "(aucun changement)"
+      : "(" + data.recorded.changed_total + " énoncé(s) dans " + data.recorded.changed_calls + " appel(s), " +
+        data.evaluation.changed_total + " dans le jeu d'évaluation" + (shown < total ? " ; " + shown + " affichés" : "") + ")";
+    document.getElementById("replay-result").hidden = false;
+  }
+
+  document.getElementById("replay-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const status = document.getElementById("replay-status");
+    const button = document.getElementById("run-replay");
+    button.disabled = true;
+    status.textContent = "Simulation en cours…";
+    const started = performance.now();
+    const result = await api("POST", "/api/manager/thresholds/replay", {
+      practice_id: practice, values: values(),
+      date_from: document.getElementById("replay-from").value || null,
+      date_to: document.getElementById("replay-to").value || null,
+    });
+    button.disabled = false;
+    if (!result.ok) { status.textContent = ""; say(refused(result), "error"); return; }
+    const seconds = ((performance.now() - started) / 1000).toLocaleString("fr-FR", { maximumFractionDigits: 1 });
+    status.textContent = result.data.recorded.calls + " appel(s) rejoué(s) en " + seconds + " s.";
+    renderReplay(result.data);
+  });
+
+  // --- activation and roll-back -----------------------------------------------------------------------
+  document.getElementById("activate-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reasonBox = document.getElementById("activate-reason");
+    const error = document.getElementById("activate-reason-error");
+    error.textContent = "";
+    if (reasonBox.value.trim().length < 3) {
+      error.textContent = "Indiquez la raison du changement (3 caractères au moins).";
+      reasonBox.setAttribute("aria-invalid", "true");
+      reasonBox.focus();
+      return;
+    }
+    if (!(await saveDraft(false))) return;  // what is in the form is what goes into force
+    const result = await api("POST", "/api/manager/thresholds/" + draftId + "/activate", { reason: reasonBox.value });
+    if (!result.ok) { say(refused(result), "error"); return; }
+    window.location.assign(window.location.pathname + window.location.search + (window.location.search ? "&" : "?") +
+      "activated=" + result.data.version);
+  });
+
+  const rollbackForm = document.getElementById("rollback-form");
+  if (rollbackForm) {
+    rollbackForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const reasonBox = document.getElementById("rollback-reason");
+      const error = document.getElementById("rollback-reason-error");
+      error.textContent = "";
+      if (reasonBox.value.trim().length < 3) {
+        error.textContent = "Indiquez la raison du retour arrière (3 caractères au moins).";
+        reasonBox.focus();
+        return;
+      }
+      const version = Number(document.getElementById("rollback-version").value);
+      const result = await api("POST", "/api/manager/thresholds/rollback",
+        { practice_id: practice, to_version: version, reason: reasonBox.value });
+      if (!result.ok) { say(refused(result), "error"); return; }
+      window.location.assign(window.location.pathname + window.location.search);
+    });
+    for (const button of document.querySelectorAll("button.rollback")) {
+      button.addEventListener("click", () => {
+        document.getElementById("rollback-version").value = button.dataset.version;
+        document.getElementById("rollback-reason").focus();
+      });
+    }
+  }
+
+  const activated = new URLSearchParams(window.location.search).get("activated");
+  if (activated) say("Version " + activated + " en vigueur. Le changement est inscrit au journal.", "ok");
+})();
