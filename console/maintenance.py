@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -39,18 +40,6 @@ class TickReport:
     error: str = ""
 
 
-def strictest_sla(values: list[SlaSeconds]) -> SlaSeconds:
-    """One SLA for the whole queue: the shortest wait of each level over the practices' active thresholds.
-
-    `HumanQueue.check_sla` takes one SLA for every practice, so a practice with looser thresholds is
-    alerted early rather than a stricter one late.
-    """
-    if not values:
-        return SlaSeconds()
-    return SlaSeconds(emergency=min(v.emergency for v in values), urgent=min(v.urgent for v in values),
-                      routine=min(v.routine for v in values))
-
-
 class QueueMaintenance:
     """Runs `tick()` every `interval_s` in a daemon thread until `stop()`."""
 
@@ -63,7 +52,7 @@ class QueueMaintenance:
         self.interval_s = interval_s
         self.presence_timeout_s = presence_timeout_s
         self._thresholds_ttl_s = thresholds_ttl_s
-        self._sla: tuple[float, SlaSeconds] | None = None
+        self._sla: tuple[float, dict[int, SlaSeconds], SlaSeconds] | None = None
         self._redis_run_id: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,7 +76,7 @@ class QueueMaintenance:
         report = TickReport()
         try:
             report.rebuilt = self._rebuild_if_needed()
-            report.sla_breached = self._queue.check_sla(self._current_sla())
+            report.sla_breached = self._queue.check_sla(self._sla_policy())
             report.freed = self._queue.reap_vanished(timeout_s=self.presence_timeout_s)
         except (RedisError, QueueError) as exc:
             self._redis_run_id = None  # rebuild once Redis answers again
@@ -113,12 +102,13 @@ class QueueMaintenance:
         self._redis_run_id = run_id
         return restored
 
-    def _current_sla(self) -> SlaSeconds:
+    def _sla_policy(self) -> Callable[[int], SlaSeconds]:
+        """Each practice's SLA from its active thresholds (group default for unknown ids), cached a while."""
         now = time.monotonic()
-        if self._sla is not None and now - self._sla[0] < self._thresholds_ttl_s:
-            return self._sla[1]
-        with Session(self._engine) as session:
-            practice_ids = [p for p in session.exec(select(Practice.id)) if p is not None]
-        sla = strictest_sla([self._thresholds.active(p)[1].sla_seconds for p in [*practice_ids, None]])
-        self._sla = (now, sla)
-        return sla
+        if self._sla is None or now - self._sla[0] >= self._thresholds_ttl_s:
+            with Session(self._engine) as session:
+                practice_ids = [p for p in session.exec(select(Practice.id)) if p is not None]
+            table = {p: self._thresholds.active(p)[1].sla_seconds for p in practice_ids}
+            self._sla = (now, table, self._thresholds.active(None)[1].sla_seconds)
+        _, table, default = self._sla
+        return lambda practice_id: table.get(practice_id, default)

@@ -186,13 +186,14 @@ class HumanQueue:
         return self._store.record(ticket_id, TicketStatus.queued, user_id=secretary_id,
                                   detail={"reason": reason}, claimed_by=None, claimed_at=None)
 
-    def close(self, ticket_id: str, secretary_id: int, *, disposition: str) -> Ticket:
-        """Done: the secretary closes the ticket with what happened."""
+    def close(self, ticket_id: str, secretary_id: int, *, disposition: str, note: str = "") -> Ticket:
+        """Done: the secretary closes the ticket with what happened (the note stays with the ticket's event)."""
         allowed = (TicketStatus.claimed, TicketStatus.connected)
         if not self._move(ticket_id, TicketStatus.closed, allowed, secretary_id):
             return self._store.get_required(ticket_id)
+        detail = {"disposition": disposition, **({"note": note[:2000]} if note else {})}
         return self._store.record(ticket_id, TicketStatus.closed, user_id=secretary_id,
-                                  detail={"disposition": disposition}, disposition=disposition[:40],
+                                  detail=detail, disposition=disposition[:40],
                                   closed_at=_utc(self._clock.ms()))
 
     def abandon(self, ticket_id: str) -> Ticket:
@@ -266,12 +267,16 @@ class HumanQueue:
 
     # --- SLA and presence ---------------------------------------------------------------------------
 
-    def check_sla(self, sla: SlaSeconds) -> list[str]:
-        """Raise the priority of tickets waiting past their level's SLA, once, and alert; returns their ids."""
+    def check_sla(self, sla: SlaSeconds | Callable[[int], SlaSeconds]) -> list[str]:
+        """Raise the priority of tickets waiting past their level's SLA, once, and alert; returns their ids.
+
+        `sla` is one policy for every practice, or a function giving each practice its own.
+        """
         breached: list[str] = []
         for practice in self._practices():
+            limits = sla(practice) if callable(sla) else sla
             for entry in self._waiting_entries(practice):
-                if entry.sla_breached or entry.waited_s < getattr(sla, entry.level, sla.routine):
+                if entry.sla_breached or entry.waited_s < getattr(limits, entry.level, limits.routine):
                     continue
                 if self._bump(entry):
                     breached.append(entry.id)

@@ -161,6 +161,23 @@ def test_sla_breach_raises_priority_once_and_alerts(world: QueueWorld):
     assert sorted(e["ticket"] for e in events if e["type"] == "sla_breached") == ["routine-old", "urgent-new"]
 
 
+def test_sla_can_differ_per_practice(world: QueueWorld):
+    strict, loose = world.practice_ids
+    world.queue.enqueue(spec(world, "strict", "urgent", practice_id=strict))
+    world.queue.enqueue(spec(world, "loose", "urgent", practice_id=loose))
+    world.clock.advance(100)
+    policies = {strict: SlaSeconds(emergency=30, urgent=60, routine=600),
+                loose: SlaSeconds(emergency=30, urgent=300, routine=600)}
+    assert world.queue.check_sla(policies.__getitem__) == ["strict"]
+
+
+def test_close_keeps_the_note_with_the_ticket(world: QueueWorld):
+    world.queue.enqueue(spec(world, "t"))
+    world.queue.claim("t", world.user_ids[0])
+    world.queue.close("t", world.user_ids[0], disposition="rappel_fait", note="rappelée à 10 h")
+    assert world.store.events("t")[-1].detail == {"disposition": "rappel_fait", "note": "rappelée à 10 h"}
+
+
 def test_vanished_secretary_frees_her_tickets_with_priority(world: QueueWorld):
     gone, other = world.user_ids[0], world.user_ids[1]
     world.queue.enqueue(spec(world, "held", "routine"))

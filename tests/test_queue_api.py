@@ -19,9 +19,8 @@ from sqlmodel import Session, select
 
 from console.app import create_app
 from console.events import EventBroadcaster, sse_stream
-from console.maintenance import QueueMaintenance, strictest_sla
+from console.maintenance import QueueMaintenance
 from escalation.queue_keys import QueueKeys
-from escalation.thresholds import SlaSeconds
 from escalation.ticket_store import TicketSpec
 from practice.models import AuditLog, Call, Ticket, TicketStatus, Turn
 from tests.console_fixtures import ConsoleWorld, console_settings, live_app, login, make_console
@@ -291,12 +290,6 @@ def test_maintenance_bumps_late_tickets_and_frees_vanished_secretaries(world_q: 
     assert report.freed == {secretary: [held.id]}
     entry = queue.entry(held.id)
     assert entry is not None and entry.status == "queued" and entry.requeued
-
-
-def test_strictest_sla_over_practices():
-    values = [SlaSeconds(emergency=20, urgent=300, routine=900), SlaSeconds(emergency=60, urgent=90, routine=600)]
-    assert strictest_sla(values) == SlaSeconds(emergency=20, urgent=90, routine=600)
-    assert strictest_sla([]) == SlaSeconds()
 
 
 @pytest.fixture

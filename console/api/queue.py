@@ -114,7 +114,7 @@ class TicketState(BaseModel):
 class CloseBody(BaseModel):
     disposition: Disposition = Field(description="How the call ended: " + "; ".join(
         f"{k} = {v}" for k, v in DISPOSITIONS_FR.items()))
-    note: str = Field(default="", max_length=2000, description="Free note for the practice (kept in the audit log)")
+    note: str = Field(default="", max_length=2000, description="Free note, kept with the ticket")
 
 
 class PresenceBody(BaseModel):
@@ -205,10 +205,11 @@ def close(ticket_id: str, body: CloseBody, user: Taker, queue: QueueDep, session
     ticket = _ticket_for(session, ticket_id, user)
     if ticket.status == TicketStatus.callback:
         store: TicketStore = request.app.state.ticket_store
-        closed = store.record(ticket_id, TicketStatus.closed, user_id=user.id, detail={"disposition": body.disposition},
+        detail = {"disposition": body.disposition, **({"note": body.note} if body.note else {})}
+        closed = store.record(ticket_id, TicketStatus.closed, user_id=user.id, detail=detail,
                               disposition=body.disposition, closed_at=utc_now(), claimed_by=user.id)
     else:
-        closed = queue.close(ticket_id, user.id, disposition=body.disposition)
+        closed = queue.close(ticket_id, user.id, disposition=body.disposition, note=body.note or "")
     session.add(AuditLog(actor_user_id=user.id, actor=user.username, practice_id=ticket.practice_id, action="close",
                          entity="ticket", entity_id=ticket_id,
                          detail={"disposition": body.disposition, "note": body.note}))
