@@ -139,7 +139,7 @@ def _pg_percentiles(conn: Connection, waits: Any) -> list[WaitFigures]:
     query = sa.select(waits.c.level, sa.func.grouping(waits.c.level), *cols).group_by(
         sa.func.grouping_sets(sa.tuple_(waits.c.level), sa.tuple_()))
     return [WaitFigures(ALL if grouped else str(level), int(n), _num(mean), _num(p50), _num(p95))
-            for level, grouped, n, mean, p50, p95 in conn.execute(query)]
+            for level, grouped, n, mean, p50, p95 in conn.execute(query) if n]
 
 
 def _window_percentiles(conn: Connection, waits: Any, *, by_level: bool) -> list[WaitFigures]:
