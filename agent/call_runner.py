@@ -30,7 +30,7 @@ from livekit.agents.voice.turn import TurnHandlingOptions
 import prompts
 from agent.call_state import CallState, CallSummary
 from agent.call_store import CallStore
-from agent.reception_agent import ReceptionAgent
+from agent.reception_agent import ReceptionAgent, ReceptionServices
 from agent.transports.media_stream import (
     Audio,
     Close,
@@ -82,6 +82,7 @@ class VoiceStack:
     triage: Triage
     make_llm: Callable[[str], llm.LLM[Any]]
     turn_handling: TurnHandlingOptions = field(default_factory=default_turn_handling)
+    reception: ReceptionServices | None = None  # the dialog's services; None: the stack's LLM alone
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,10 @@ class CallSession:
                     room: rtc.Room | None = None, room_options: RoomOptions | None = None) -> None:
         """Start the reception agent on the given audio I/O, or on a LiveKit room's I/O (RoomIO)."""
         self.session = session = self.build_session()
-        agent = ReceptionAgent(call=self.call, triage=self.stack.triage, lang=self.lang)
+        reception = None
+        if self.stack.reception is not None:
+            reception = await self.stack.reception.for_call(self.call, self.stack.triage, self.call.caller_number)
+        agent = ReceptionAgent(call=self.call, triage=self.stack.triage, lang=self.lang, reception=reception)
         if room is not None:
             await session.start(agent, room=room, room_options=room_options or RoomOptions())
             if session.output.audio is not None:  # RoomIO's output exists once started

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from agent.call_store import CallEnd, CallStore, PracticeInfo, TurnRecord
 from agent.triage_guard import GuardResult
@@ -17,6 +17,25 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _LEVEL_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
+
+
+class CallResults(Protocol):
+    """What the reception dialog achieved (`agent.tools.context.CallContext` satisfies it)."""
+
+    outcome: str
+    ticket: dict[str, Any] | None
+    appointment: Any
+
+
+def _results_dicts(results: CallResults | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    if results is None:
+        return None, None
+    info = results.appointment
+    if info is None:
+        return results.ticket, None
+    appointment = {"id": info.id, "practitioner": info.practitioner_name, "practitioner_id": info.practitioner_id,
+                   "starts_at": info.starts_at.isoformat(), "status": info.status}
+    return results.ticket, appointment
 
 
 @dataclass(frozen=True)
@@ -33,12 +52,14 @@ class CallSummary:
     dtmf: list[str]
     escalation_reason: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    ticket: dict[str, Any] | None = None
+    appointment: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "call_id": self.call_id, "outcome": self.outcome, "escalated": self.escalated,
             "triage_level": self.triage_level, "escalation_reason": self.escalation_reason, "dtmf": list(self.dtmf),
-            "turns": [_turn_dict(t) for t in self.turns],
+            "turns": [_turn_dict(t) for t in self.turns], "ticket": self.ticket, "appointment": self.appointment,
         }
 
 
@@ -52,10 +73,12 @@ class CallState:
     """The live state of one call; every change is written to the store off the event loop, in order."""
 
     def __init__(
-        self, *, store: CallStore, call_id: str, stream_sid: str, practice: PracticeInfo | None, language: str = "fr"
+        self, *, store: CallStore, call_id: str, stream_sid: str, practice: PracticeInfo | None, language: str = "fr",
+        caller_number: str = "",
     ) -> None:
         self.store = store
         self.language = language
+        self.caller_number = caller_number
         self.call_id = call_id
         self.stream_sid = stream_sid
         self.practice = practice
@@ -68,6 +91,7 @@ class CallState:
         self.triage_context: Any = None
         self.error = ""
         self._awaiting_reply: tuple[int, float] | None = None
+        self._results: CallResults | None = None
         self._writes: asyncio.Queue[Callable[[], None] | None] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop(), name="call-state-writer")
 
@@ -81,7 +105,8 @@ class CallState:
             lambda: store.open_call(practice_id=practice.id if practice else None, caller_number=caller_number,
                                     language=language)
         )
-        return cls(store=store, call_id=call_id, stream_sid=stream_sid, practice=practice, language=language)
+        return cls(store=store, call_id=call_id, stream_sid=stream_sid, practice=practice, language=language,
+                   caller_number=caller_number)
 
     # -- events of the call ------------------------------------------------------------------------------
 
@@ -121,14 +146,23 @@ class CallState:
             self.escalated, self.escalation_reason = True, reason
             log.info("call escalated", extra={"call_id": self.call_id, "reason": reason})
 
+    def attach_results(self, results: CallResults) -> None:
+        """What the dialog achieved (outcome, ticket, appointment) is read from `results` at the end."""
+        self._results = results
+
     # -- end ----------------------------------------------------------------------------------------------
 
     def outcome(self) -> str:
-        """escalated > error > abandoned (dropped, or no caller turn) > completed."""
+        """escalated > error > what the dialog did (booked, cancelled...) > abandoned > completed."""
+        made = self._results.outcome if self._results is not None else ""
+        if made == "escalated":
+            self.escalate("dialog_handoff")
         if self.escalated:
             return "escalated"
         if self.error:
             return "error"
+        if made:
+            return made
         if not self.hung_up or not any(t.speaker == "caller" for t in self.turns):
             return "abandoned"
         return "completed"
@@ -140,9 +174,10 @@ class CallState:
         self._write(lambda: self.store.close_call(self.call_id, end))
         self._writes.put_nowait(None)
         await self._writer
+        ticket, appointment = _results_dicts(self._results)
         return CallSummary(self.call_id, self.stream_sid, self.practice, end.outcome, self.escalated,
                            self.triage_level, list(self.turns), list(self.dtmf), self.escalation_reason,
-                           dict(stats or {}))
+                           dict(stats or {}), ticket, appointment)
 
     # -- internals ----------------------------------------------------------------------------------------
 

@@ -14,6 +14,11 @@ from practice.directory import PractitionerRecord, detect_professions, record_pr
 from practice.errors import AmbiguousPractitioner, CalendarError, InvalidRequest, UnknownPractitioner, UnknownProfession
 
 OFFER = 3
+# Professions a caller may ask for, in English (the directory's keys are French).
+_ENGLISH = {"dermatologue": "dermatologist", "cardiologue": "cardiologist", "ophtalmologue": "ophthalmologist",
+            "gynecologue": "gynaecologist", "dentiste": "dentist", "psychologue": "psychologist",
+            "psychiatre": "psychiatrist", "orthophoniste": "speech therapist", "podologue": "podiatrist",
+            "dieteticien": "dietitian", "osteopathe": "osteopath", "orthoptiste": "orthoptist"}
 _PARTS = {"morning": "morning", "afternoon": "afternoon", "evening": "evening", "matin": "morning",
           "apres-midi": "afternoon", "après-midi": "afternoon", "soir": "evening"}
 
@@ -74,7 +79,7 @@ def _find(
         names = [r.display_name for r in ctx.calendar.practitioners(ctx.practice_id) if r.id in exc.candidates]
         raise ToolError(say("ambiguous_practitioner", ctx.lang, choices=spoken_list(names, ctx.lang))) from exc
     except UnknownProfession as exc:
-        asked = specialty or ""
+        asked = _ENGLISH.get(specialty or "", specialty or "") if ctx.lang == "en" else specialty or ""
         raise ToolError(say("unknown_profession", ctx.lang, asked=asked, offer=services_text(ctx))) from exc
     except UnknownPractitioner as exc:
         raise ToolError(say("unknown_practitioner", ctx.lang, offer=services_text(ctx))) from exc

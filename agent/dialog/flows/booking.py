@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agent.dialog.entities import choice
 from agent.dialog.flows.nlu import when_arguments
 from agent.dialog.flows.state import DialogState, Step
 from agent.dialog.flows.turn import Turn
+from agent.dialog.when import WhenConstraint
 from agent.tools.speech import spoken_date, spoken_moment
 
 DEFAULT_SPECIALTY = "médecin généraliste"
@@ -37,8 +40,16 @@ def refine(state: DialogState, turn: Turn) -> Step | None:
         return None
     if practitioner or specialty:
         state.practitioner, state.specialty = practitioner, specialty
-    state.when = state.when.merged(when) if not when.is_empty() else state.when
+    state.when = _without_conflicts(state.when.merged(when)) if not when.is_empty() else state.when
     return search(state)
+
+
+def _without_conflicts(when: WhenConstraint) -> WhenConstraint:
+    """"non, pas jeudi" after "jeudi": the exclusion wins over the day asked before."""
+    day = when.day
+    if day is not None and (day.weekday() in when.excluded_weekdays or day in when.excluded_days):
+        day = None
+    return replace(when, day=day, weekdays=when.weekdays - when.excluded_weekdays)
 
 
 def choose(state: DialogState, turn: Turn) -> Step | None:

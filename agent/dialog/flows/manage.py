@@ -43,7 +43,7 @@ def take_birth_date(state: DialogState, turn: Turn) -> Step | None:
     born = turn.reader.birth_date(turn.text, turn.now, state.lang)
     if born is None:
         return take_name(state, turn)
-    state.birth_date = born
+    state.birth_date, state.last_name = born, ""  # the name did not match: the number and birth date decide
     return find(state)
 
 
