@@ -179,7 +179,8 @@ def _describes_complaint(net: CompiledSafetyNet, utt: Utterance) -> bool:
 def _spans(patterns: CompiledPatterns, utt: Utterance) -> list[Span]:
     if not utt.index.present(patterns.phrase_heads):
         return []
-    return [s for phrase in patterns.phrases for s in utt.index.find(phrase, patterns.max_gap)]
+    index = utt.index
+    return [s for phrase in patterns.phrases if index.has(phrase[0].key) for s in index.find(phrase, patterns.max_gap)]
 
 
 _SEGMENT_WORDS = frozenset({"mais", "but", "however", "cependant", "pourtant", "sauf", "except", "although"})

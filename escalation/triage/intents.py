@@ -38,7 +38,8 @@ def detect_intent(utt: Utterance, protocol: Protocol, red_flag: bool, symptom_wo
 
 
 def _any_phrase(utt: Utterance, phrases: tuple[Phrase, ...], max_gap: int) -> bool:
-    return any(utt.index.find(phrase, max_gap) for phrase in phrases)
+    index = utt.index
+    return any(index.has(phrase[0].key) and index.find(phrase, max_gap) for phrase in phrases)
 
 
 def has_symptom_words(utt: Utterance, protocol: Protocol) -> bool:

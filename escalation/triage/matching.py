@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
@@ -26,10 +26,11 @@ class Term:
 
     text: str
     prefix: bool = False
+    key: str = field(init=False, compare=False, repr=False)
+    """The index key ("poitrine", "respir*"), computed once: matching looks it up thousands of times."""
 
-    @property
-    def key(self) -> str:
-        return self.text + "*" if self.prefix else self.text
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.text + "*" if self.prefix else self.text)
 
 
 Phrase = tuple[Term, ...]
@@ -133,6 +134,10 @@ class TokenIndex:
             for key in matcher.keys_for(word):
                 self._positions.setdefault(key, []).append(pos)
 
+    def has(self, key: str) -> bool:
+        """Whether this term key occurs in the utterance."""
+        return key in self._positions
+
     def present(self, keys: frozenset[str]) -> bool:
         """Whether any of these term keys occurs in the utterance."""
         return not keys.isdisjoint(self._positions)
@@ -144,8 +149,13 @@ class TokenIndex:
         """Every occurrence of the phrase, its words in order with at most max_gap words between."""
         if not phrase:
             return []
+        starts = self._positions.get(phrase[0].key)
+        if not starts:
+            return []
+        if len(phrase) == 1:
+            return [Span(start, start) for start in starts]
         spans: list[Span] = []
-        for start in self.positions(phrase[0]):
+        for start in starts:
             end = self._extend(phrase, start, max_gap)
             if end is not None:
                 spans.append(Span(start, end))

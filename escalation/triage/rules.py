@@ -34,12 +34,13 @@ class Outcome:
 def match_patterns(patterns: CompiledPatterns, utt: Utterance) -> list[Span]:
     """Valid (not negated, not past) occurrences of any phrase or group."""
     found: list[Span] = []
-    if utt.index.present(patterns.phrase_heads):
-        found = [
-            span
-            for phrase in patterns.phrases
-            for span in valid_spans(utt, utt.index.find(phrase, patterns.max_gap))
-        ]
+    index = utt.index
+    if index.present(patterns.phrase_heads):
+        for phrase in patterns.phrases:
+            if index.has(phrase[0].key):
+                spans = index.find(phrase, patterns.max_gap)
+                if spans:
+                    found.extend(valid_spans(utt, spans))
     for (components, window), heads in zip(patterns.groups, patterns.group_heads, strict=True):
         if all(utt.index.present(h) for h in heads):
             found.extend(_group_spans(utt, components, window, patterns.max_gap))
@@ -49,8 +50,10 @@ def match_patterns(patterns: CompiledPatterns, utt: Utterance) -> list[Span]:
 def _group_spans(
     utt: Utterance, components: tuple[tuple[Phrase, ...], ...], window: int, max_gap: int
 ) -> list[Span]:
+    index = utt.index
     per_component = [
-        valid_spans(utt, [s for phrase in alts for s in utt.index.find(phrase, max_gap)]) for alts in components
+        valid_spans(utt, [s for phrase in alts if index.has(phrase[0].key) for s in index.find(phrase, max_gap)])
+        for alts in components
     ]
     if any(not spans for spans in per_component):
         return []

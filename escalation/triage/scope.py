@@ -46,6 +46,9 @@ _HISTORY_PHRASES: tuple[tuple[str, ...], ...] = (
     ("last", "month"), ("quand", "elle", "etait"), ("when", "he", "was"), ("when", "she", "was"),
     ("when", "i", "was"),
 )
+_HISTORY_BY_FIRST: dict[str, tuple[tuple[str, ...], ...]] = {
+    first: tuple(p for p in _HISTORY_PHRASES if p[0] == first) for first in {p[0] for p in _HISTORY_PHRASES}
+}
 _EVENT_CUES = words("apres after suite")
 _SINCE_CUES = words("depuis since")
 _PAST_EVENTS = words(
@@ -172,7 +175,8 @@ def _past_positions(words_: list[str], nums: list[Number], clause: list[int]) ->
 
 
 def _history_at(words_: list[str], i: int) -> bool:
-    if any(tuple(words_[i : i + len(p)]) == p for p in _HISTORY_PHRASES):
+    phrases = _HISTORY_BY_FIRST.get(words_[i])
+    if phrases and any(tuple(words_[i : i + len(p)]) == p for p in phrases):
         return True
     if words_[i] in ("depuis", "for") and _distant_after(words_, i + 1):
         return True  # "depuis des années", "for years": a long-standing complaint, not an acute one
