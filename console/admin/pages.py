@@ -9,8 +9,17 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from console.admin import directory as d
-from console.admin.errors import AdminError
-from console.admin.forms import PageManager, attempt, checked, format_spans, lines_list, parse_spans, render, text
+from console.admin.forms import (
+    PageAdmin,
+    PageManager,
+    attempt,
+    checked,
+    format_spans,
+    lines_list,
+    parse_spans,
+    render,
+    text,
+)
 from console.admin.gdpr_api import retention_of, set_retention
 from console.admin.schemas import (
     AfterHoursPolicy,
@@ -27,7 +36,7 @@ from console.admin.schemas import (
 )
 from console.auth import ConsoleUser, CsrfProtected
 from console.deps import SessionDep
-from practice.models import AvailabilityException, ConsultationType, PracticeClosure, Role
+from practice.models import AvailabilityException, ConsultationType, PracticeClosure
 from practice.retention import KIND_LABELS_FR
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -46,12 +55,10 @@ def index(request: Request, user: PageManager, session: SessionDep) -> Response:
 
 
 @router.post("/practices", dependencies=CSRF)
-async def create_practice(request: Request, user: PageManager, session: SessionDep) -> Response:
+async def create_practice(request: Request, user: PageAdmin, session: SessionDep) -> Response:
     form = await request.form()
 
     def act() -> Any:
-        if user.role != Role.admin:
-            raise AdminError(403, "Seul un administrateur peut ajouter un cabinet.")
         return d.create_practice(session, user, PracticeCreateIn(name=text(form, "name"), slug=text(form, "slug")))
 
     return attempt(act, "/admin?ok=Cabinet+ajouté", lambda m, s: index_page(request, user, session, m, s))
@@ -150,12 +157,10 @@ def _practitioner(form: FormData) -> PractitionerIn:
 
 
 @router.post("/practices/{practice_id}/retention", dependencies=CSRF)
-async def save_retention(practice_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+async def save_retention(practice_id: int, request: Request, user: PageAdmin, session: SessionDep) -> Response:
     form = await request.form()
 
     def act() -> Any:
-        if user.role != Role.admin:
-            raise AdminError(403, "Seul un administrateur peut changer les durées de conservation.")
         values = {k: text(form, k) for k in KIND_LABELS_FR}
         return set_retention(session, user, practice_id, RetentionIn.model_validate(values))
 
