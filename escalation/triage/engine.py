@@ -133,12 +133,14 @@ def _safety_net(net: CompiledSafetyNet, safe: str, utt: Utterance, outcomes: lis
     ignored = _spans(net.ignore, utt)
     segment = _segments(safe, utt.tokens)
     intense = {segment[s.first] for s in match_patterns(net.intense, utt)}
-    calm = {segment[s.first] for s in match_patterns(net.mild, utt) if _reassures(utt.words, s)} - intense
+    clause = utt.scope.clause
+    calm = {clause[s.first] for s in match_patterns(net.mild, utt)
+            if _reassures(utt.words, s) and segment[s.first] not in intense}
     benign = [b for b in _spans(net.benign, utt) if segment[b.first] not in intense]
     benign.extend(s for o in outcomes for s in o.spans)  # what a routine rule recognised (mal au ventre...)
     left = [
         s for s in complaints
-        if segment[s.first] not in calm
+        if clause[s.first] not in calm
         and not any(k.first <= s.last and s.first <= k.last for k in ignored)
         and not any(_near(b, s, segment) for b in benign)
     ]
@@ -188,7 +190,8 @@ _SEGMENT_PUNCT = frozenset(".;!?")
 
 
 def _segments(safe: str, tokens: list[Token]) -> list[int]:
-    """Sentence number of each token: a mildness cue speaks for its sentence ("mais" starts a new one)."""
+    """Sentence number of each token: an intensity cue speaks for its sentence ("mais" starts a new one), a
+    mildness cue only for its clause."""
     out, current = [], 0
     for i, tok in enumerate(tokens):
         gap = safe[tokens[i - 1].end : tok.start] if i else ""
