@@ -24,5 +24,6 @@ RUN mkdir -p /voices && if [ -n "$PIPER_VOICE_URL" ]; then \
 
 USER permanence
 ENV PERMANENCE_DATA_DIR=/home/permanence/data
-EXPOSE 8000
+# 8000: console + media-stream gateway; 8081: health of the LiveKit worker (`python -m agent start`)
+EXPOSE 8000 8081
 CMD ["permanence", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,4 +1,4 @@
-"""compose.yaml: it parses, needs its secrets, and the console service's command really serves."""
+"""compose.yaml: it parses, needs its secrets, the console's command really serves, the worker's command runs."""
 
 from __future__ import annotations
 
@@ -22,19 +22,42 @@ COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
 
 def test_every_service_has_a_healthcheck():
     services = COMPOSE["services"]
-    assert {"postgres", "redis", "console"} <= set(services)
+    assert {"postgres", "redis", "console", "livekit", "sip", "agent"} <= set(services)
     for name, service in services.items():
         assert "healthcheck" in service, name
 
 
 def test_secrets_are_required_from_the_environment():
     text = (ROOT / "compose.yaml").read_text(encoding="utf-8")
-    for secret in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "PERMANENCE_SECRET_KEY"):
+    for secret in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "PERMANENCE_SECRET_KEY", "LIVEKIT_API_KEY",
+                   "LIVEKIT_API_SECRET"):
         assert re.search(r"\$\{" + secret + r":\?", text), f"{secret} must be required, not defaulted"
     for service in COMPOSE["services"].values():
         for key, value in (service.get("environment") or {}).items():
             if "PASSWORD" in key or "SECRET" in key:
                 assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", str(value)), f"{key} has a default value"
+
+
+def test_livekit_services_share_the_required_api_key_and_secret():
+    services = COMPOSE["services"]
+    for name in ("sip", "agent"):
+        env = services[name]["environment"]
+        assert env["LIVEKIT_API_KEY"].startswith("${LIVEKIT_API_KEY:?"), name
+        assert env["LIVEKIT_API_SECRET"].startswith("${LIVEKIT_API_SECRET:?"), name
+    assert "${LIVEKIT_API_KEY:?" in services["livekit"]["environment"]["LIVEKIT_CONFIG"]
+    assert services["agent"]["environment"]["LIVEKIT_URL"] == "ws://livekit:7880"
+    assert services["agent"]["depends_on"]["livekit"] == {"condition": "service_healthy"}
+
+
+def test_agent_worker_command_runs(tmp_path: Path):
+    """The worker service's command exists in this distribution: `python -m agent start --help` answers."""
+    command = COMPOSE["services"]["agent"]["command"]
+    assert command == ["python", "-m", "agent", "start"]
+    env = {**os.environ, "PERMANENCE_DATA_DIR": str(tmp_path), "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s"}
+    done = subprocess.run([sys.executable, *command[1:], "--help"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "--url" in done.stdout and "LIVEKIT_URL" in done.stdout
 
 
 def test_dockerfile_copies_only_what_exists():
