@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from console.admin.commands import admin_app, purge_command
+
 app = typer.Typer(
     name="permanence",
     help="Permanence — accueil téléphonique hybride IA + humain pour cabinets médicaux.",
@@ -15,6 +17,8 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks: print latency figures measured on this machine.")
 app.add_typer(bench_app, name="bench")
+app.add_typer(admin_app, name="admin")
+app.command("purge")(purge_command)
 
 HostOption = Annotated[str | None, typer.Option("--host", help="Interface to bind (default 127.0.0.1).")]
 PortOption = Annotated[int | None, typer.Option("--port", help="Port to listen on (default 8000).")]

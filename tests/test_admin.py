@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -279,3 +280,48 @@ def test_user_forms(world: ConsoleWorld, admin: TestClient):
     assert weak.status_code == 422 and "password : trop court" in weak.text
     demote = admin.post(f"/admin/users/{world.users['admin']}", data=form(admin, role="manager", active="on"))
     assert demote.status_code == 409 and "dernier administrateur" in demote.text
+
+
+# --- the first admin in production ---------------------------------------------------------------------------
+
+
+def test_create_the_first_admin_from_the_command_line(engine: Engine, monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from console.cli import app as cli
+
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("PERMANENCE_DATA_DIR", str(tmp_path))
+    short = CliRunner().invoke(cli, ["admin", "create-user", "--username", "chef"], input="court\ncourt\n")
+    assert short.exit_code == 2 and "password : trop court" in short.output
+    done = CliRunner().invoke(cli, ["admin", "create-user", "--username", "chef", "--full-name", "Chef"],
+                              input="une phrase secrète\nune phrase secrète\n")
+    assert done.exit_code == 0, done.output
+    assert "une phrase secrète" not in done.output
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.username == "chef")).one()
+        assert user.role == "admin" and verify_password(user.password_hash, "une phrase secrète")
+        assert session.exec(select(AuditLog).where(AuditLog.entity == "user")).one().actor == "ligne de commande"
+    again = CliRunner().invoke(cli, ["admin", "create-user", "--username", "chef", "--password-stdin"],
+                               input="une autre phrase\n")
+    assert again.exit_code == 1 and "existe déjà" in again.output
+
+
+def test_serve_creates_no_user(tmp_path: Path):
+    """Outside demo mode there is no default account: the first admin comes from `permanence admin create-user`."""
+    import httpx
+
+    from practice.db import make_engine
+    from tests.live_server import running_server
+
+    env = {"PERMANENCE_DATA_DIR": str(tmp_path), "DATABASE_URL": "", "PERMANENCE_DEMO": "false",
+           "PERMANENCE_SECRET_KEY": "a-real-secret-key-for-this-test"}
+    with running_server("serve", env=env) as url, httpx.Client(base_url=url) as c:
+        page = c.get("/login")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        for name in ("admin", "manager", "secretaire"):
+            answer = c.post("/login", data={"username": name, "password": "demo", "csrf_token": token})
+            assert answer.status_code == 401
+    with Session(make_engine(f"sqlite:///{tmp_path / 'permanence.db'}")) as session:
+        assert list(session.exec(select(User))) == []
