@@ -9,7 +9,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from livekit import rtc
 from livekit.agents import AgentSession, llm, stt, tts, vad
@@ -30,6 +30,7 @@ from livekit.agents.voice.turn import TurnHandlingOptions
 import prompts
 from agent.call_state import CallState, CallSummary
 from agent.call_store import CallStore
+from agent.handoff import CallHandoff
 from agent.reception_agent import ReceptionAgent, ReceptionServices
 from agent.transports.media_stream import (
     Audio,
@@ -45,6 +46,9 @@ from agent.transports.media_stream import (
 )
 from agent.transports.media_stream_io import MediaStreamAudioInput, MediaStreamAudioOutput
 from agent.triage_guard import Triage
+
+if TYPE_CHECKING:
+    from agent.live_calls import LiveCallRegistry
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +132,13 @@ class CallRunner:
         store: CallStore,
         options: CallOptions | None = None,
         on_call_end: Callable[[CallSummary], None] | None = None,
+        live_calls: LiveCallRegistry | None = None,
     ) -> None:
         self.stack = stack
         self.store = store
         self.options = options or CallOptions()
         self.on_call_end = on_call_end
+        self.live_calls = live_calls  # hand-off: a secretary can be bridged into a registered call
 
     async def __call__(self, socket: MessageSocket) -> None:
         await self.run(socket)
@@ -220,6 +226,7 @@ class CallSession:
         self._events = events if sink is not None else frozenset()
         self._sink = sink
         self._published_turns = 0
+        self.handoff: CallHandoff | None = None  # set while the call is registered for a hand-off
 
     def build_session(self) -> AgentSession[None]:
         """The session on the shared models, with the call's handlers (audio I/O is the transport's)."""
@@ -323,6 +330,8 @@ class CallSession:
         """A caller who says nothing hears a prompt, then, still silent, a goodbye before the line is closed."""
         if self.session is None or self.hangup.is_set():
             return
+        if self.handoff is not None and self.handoff.human_on_line:
+            return  # waiting for a secretary or talking to one: no silence prompts
         self._no_input_count += 1
         last = self._no_input_count > self.options.no_input_prompts
         with contextlib.suppress(RuntimeError):
@@ -389,6 +398,7 @@ class _LiveCall(CallSession):
 
     async def run(self) -> None:
         await self.start(audio_in=self.audio_in, audio_out=self.audio_out)
+        self._register_handoff()
         pump = asyncio.create_task(self._pump(), name="media-stream-pump")
         hangup = asyncio.create_task(self.hangup.wait(), name="media-stream-hangup")
         done, _ = await asyncio.wait({pump, hangup}, return_when=asyncio.FIRST_COMPLETED)
@@ -400,6 +410,14 @@ class _LiveCall(CallSession):
         if pump in done:
             pump.result()
 
+    def _register_handoff(self) -> None:
+        """Make the call reachable by a secretary (agent.handoff: bridge, mute, wait, callback)."""
+        if self.runner.live_calls is None or self.session is None:
+            return
+        self.handoff = self.runner.live_calls.register(CallHandoff(
+            call=self.call, session=self.session, send=self._send, clear_output=self.audio_out.clear_buffer,
+            hangup=self.hangup, make_stt=self.stack.make_stt, vad=self.stack.vad, triage=self.stack.triage))
+
     # -- socket → call ------------------------------------------------------------------------------------
 
     async def _pump(self) -> None:
@@ -407,6 +425,8 @@ class _LiveCall(CallSession):
             verdict = self.stream.feed(raw)
             if isinstance(verdict, Audio):
                 await self.audio_in.push(verdict.mulaw)
+                if self.handoff is not None:
+                    self.handoff.caller_audio(verdict.mulaw)
             elif isinstance(verdict, Deliver):
                 if self._deliver(verdict.event):
                     return
@@ -457,6 +477,8 @@ class _LiveCall(CallSession):
 
     async def finish(self) -> CallSummary:
         """Stop the session and the audio, close the socket, persist the outcome."""
+        if self.handoff is not None and self.runner.live_calls is not None:
+            self.runner.live_calls.unregister(self.call.call_id)
         self.audio_in.end()
         await self.audio_out.aclose()
         await self.aclose()

@@ -11,6 +11,8 @@ from console.api import health, practices
 from console.docs import mount_offline_docs
 from console.gateway import CallHandler
 from console.gateway import router as gateway_router
+from console.handoff import LiveCalls
+from console.handoff import router as handoff_router
 from console.manager import router as manager_router
 from console.pages import router as pages_router
 from console.secretary import install_secretary_console
@@ -19,7 +21,8 @@ from practice.settings import Settings
 
 
 def create_app(
-    *, settings: Settings, engine: Engine, redis: Redis, call_handler: CallHandler | None = None
+    *, settings: Settings, engine: Engine, redis: Redis, call_handler: CallHandler | None = None,
+    live_calls: LiveCalls | None = None,
 ) -> FastAPI:
     """Build the app around the clients the composition root created (no call handler: calls get 1013)."""
     app = FastAPI(
@@ -34,6 +37,8 @@ def create_app(
     app.state.engine = engine
     app.state.redis = redis
     app.state.call_handler = call_handler
+    app.state.live_calls = live_calls  # calls a secretary can be bridged into (embedded mode)
+    app.state.live_rooms = None  # LiveKit mode: a RoomDirectory naming each call's room
     app.include_router(health.router)
     app.include_router(practices.router)
     app.include_router(pages_router)
@@ -42,4 +47,5 @@ def create_app(
     install_admin(app)
     app.include_router(manager_router)
     app.include_router(gateway_router)
+    app.include_router(handoff_router)
     return app

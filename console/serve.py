@@ -5,14 +5,20 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import uvicorn
 from redis import Redis
 from sqlalchemy.engine import Engine
 
+if TYPE_CHECKING:
+    from agent.call_runner import VoiceStack
+    from agent.live_calls import LiveCallRegistry
+
 from console.app import create_app
 from console.auth import MissingSecretKey, resolve_secret_key
 from console.gateway import CallHandler
+from console.handoff import LiveCalls
 from console.maintenance import QueueMaintenance
 from practice.db import make_engine, migrate
 from practice.demo import DEMO_PASSWORD, seed_demo
@@ -37,7 +43,8 @@ def run_server(*, host: str | None, port: int | None, seed_demo: bool) -> None:
     if seed_demo:
         _seed(engine, settings)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    app = create_app(settings=settings, engine=engine, redis=redis, call_handler=_call_handler(settings, engine))
+    handler, live_calls = _call_handler(settings, engine, redis)
+    app = create_app(settings=settings, engine=engine, redis=redis, call_handler=handler, live_calls=live_calls)
     maintenance = QueueMaintenance(app.state.queue, redis, engine)
     maintenance.start()
     _banner(settings)
@@ -72,8 +79,9 @@ def _banner(settings: Settings) -> None:
     print(f"Permanence écoute sur {url}  (API : {url}/docs)", flush=True)
 
 
-def _call_handler(settings: Settings, engine: Engine) -> CallHandler | None:
-    """The agent's call runner behind /media-stream; None (calls refused with 1013) if the models cannot load."""
+def _call_handler(settings: Settings, engine: Engine, redis: Redis) -> tuple[CallHandler | None, LiveCalls | None]:
+    """The agent's call runner behind /media-stream and its live calls (for the hand-off); (None, None) if the
+    models cannot load (calls are then refused with 1013)."""
     from agent.call_runner import CallRunner
     from agent.call_store import SqlCallStore
     from agent.voice_stack import StackConfig, build_voice_stack
@@ -84,5 +92,23 @@ def _call_handler(settings: Settings, engine: Engine) -> CallHandler | None:
         stack = build_voice_stack(config)
     except Exception:
         log.exception("voice models unavailable: the media-stream gateway will refuse calls")
-        return None
-    return CallRunner(stack=stack, store=SqlCallStore(engine))
+        return None, None
+    live_calls = _live_calls(stack, engine, redis)
+    return CallRunner(stack=stack, store=SqlCallStore(engine), live_calls=live_calls), live_calls
+
+
+def _live_calls(stack: VoiceStack, engine: Engine, redis: Redis) -> LiveCallRegistry:
+    """The hand-off: tickets go to the live queue and start the call's wait for a secretary."""
+    from agent.live_calls import HandoffTickets, LiveCallRegistry, duckling_when, queue_policy
+    from agent.reception_agent import ReceptionServices
+    from escalation.queue import HumanQueue
+    from escalation.threshold_store import ThresholdStore
+    from escalation.ticket_store import TicketStore
+
+    queue = HumanQueue(redis, TicketStore(engine))
+    registry = LiveCallRegistry(queue_policy(queue, ThresholdStore(engine), engine))
+    if stack.reception is None:
+        stack.reception = ReceptionServices(db=engine, tickets=queue).warm()
+    stack.reception.tickets = HandoffTickets(stack.reception.tickets, registry)
+    registry.parse_when = duckling_when(stack.reception.parser) if stack.reception.parser else None
+    return registry

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, alias="PERMANENCE_PORT")
     secret_key: str = Field(default="", alias="PERMANENCE_SECRET_KEY")
     demo_mode: bool = Field(default=False, alias="PERMANENCE_DEMO")
+    livekit_url: str = Field(default="", alias="LIVEKIT_URL")
+    livekit_api_key: str = Field(default="", alias="LIVEKIT_API_KEY")
+    livekit_api_secret: str = Field(default="", alias="LIVEKIT_API_SECRET")
 
     @field_validator("timezone")
     @classmethod
@@ -52,6 +55,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def livekit_configured(self) -> bool:
+        return bool(self.livekit_url and self.livekit_api_key and self.livekit_api_secret)
 
     @property
     def llm_configured(self) -> bool:

@@ -146,7 +146,8 @@
       `${r.label || r.id} (${LEVEL_FR[r.level] || r.level}) : `, el("span", { class: "evidence" }, `« ${r.evidence} »`))) : [el("li", {}, "aucun")]));
     $("d-actions").replaceChildren(...(s.actions.length ? s.actions.map((a) => el("li", {}, a.text)) : [el("li", {}, "rien")]));
     $("d-next").textContent = s.next_step;
-    $("d-transcript").replaceChildren(...s.transcript.map((line) => el("p", {},
+    const live = window.PermanenceHandoff && window.PermanenceHandoff.active;  // lines arrive over the call
+    if (!live) $("d-transcript").replaceChildren(...s.transcript.map((line) => el("p", {},
       el("span", { class: "who" }, `${SPEAKER_FR[line.speaker] || line.speaker} :`), line.text)));
     const open = ["queued", "offered"].includes(t.status);
     const held = t.mine && ["claimed", "connected"].includes(t.status);
@@ -154,6 +155,7 @@
     $("d-claim").hidden = !(CAN_TAKE && open);
     $("d-release").hidden = !held;
     $("close-form").hidden = !(CAN_TAKE && (held || callback));
+    if (window.PermanenceHandoff) window.PermanenceHandoff.onDetail(t);  // "Prendre l'appel" (handoff.js)
   }
 
   async function release() {
