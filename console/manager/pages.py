@@ -134,15 +134,15 @@ def _charts(reports: Reports) -> dict[str, Any]:
         escalations[level] = escalations.get(level, 0) + n
     reasons = sorted(((f"{r[1]} ({r[0].lower()})", r[2]) for r in reports.tables["escalations"].rows),
                      key=lambda kv: -kv[1])[:12]
-    waits = [(f"{r[0]} — p50", r[3] or 0) for r in reports.tables["waits"].rows] + \
-        [(f"{r[0]} — p95", r[4] or 0) for r in reports.tables["waits"].rows]
+    waits = [(f"{r[0]} — {name}", r[i] or 0) for r in reports.tables["waits"].rows for name, i in (("p50", 3),
+                                                                                                    ("p95", 4))]
     people = [(r[0], r[1], r[2]) for r in reports.tables["appointments"].rows if r[0] != "Total"]
     return {
         "heatmap": charts.heatmap("chart-heatmap", reports.heatmap, "Appels par heure et jour de la semaine"),
         "daily": charts.line("chart-daily", reports.daily, "Appels par jour"),
         "levels": charts.bars("chart-levels", list(escalations.items()), "Passages à une secrétaire par niveau"),
         "reasons": charts.bars("chart-reasons", reasons, "Principaux motifs de passage à une secrétaire"),
-        "waits": charts.bars("chart-waits", sorted(waits), "Attente avant prise en charge", " s"),
+        "waits": charts.bars("chart-waits", waits, "Attente avant prise en charge", " s"),
         "appointments": charts.stacked("chart-appointments", people, "Rendez-vous pris par praticien",
                                        ("Agent", "Secrétariat")),
     }

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from console.auth import ConsoleUser
@@ -16,6 +17,32 @@ from console.manager.common import Manager, Period, period, practices_in_scope
 from console.manager.reports import TABLE_NAMES, Reports, build_reports
 from console.manager.reports_sql import Scope
 from practice.models import Practice
+
+
+class DayCount(BaseModel):
+    day: date
+    calls: int
+
+
+class ReportTable(BaseModel):
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
+class ReportsOut(BaseModel):
+    """Every report of a scope; rates are 0–1 (None without data), waits in seconds."""
+
+    practice_ids: list[int]
+    from_: date = Field(alias="from")
+    to: date
+    total_calls: int
+    contained: int = Field(description="Calls with no human involved (no ticket, not escalated)")
+    containment: float | None
+    heatmap: list[list[int]] = Field(description="Calls per [weekday 0=Monday][local hour]")
+    daily: list[DayCount]
+    tables: dict[str, ReportTable] = Field(description="Each table also exists as CSV: " + ", ".join(TABLE_NAMES))
+
 
 router = APIRouter(prefix="/api/manager/reports", tags=["manager: reports"])
 PracticeQuery = Annotated[int | None, Query(description="One practice; none: every practice the user sees")]
@@ -42,8 +69,9 @@ def scoped_reports(request: Request, session: Session, engine: Any, user: Consol
     return scope, build_reports(engine, scope)
 
 
-@router.get("", responses=ERRORS, summary="Every report for a period and practice (volume heatmap [weekday][hour] in "
-            "local time, containment, escalations, waits p50/p95, abandoned, callbacks, appointments)")
+@router.get("", response_model=ReportsOut, responses=ERRORS,
+            summary="Every report for a period and practice (volume heatmap [weekday][hour] in local time, "
+            "containment, escalations, waits p50/p95, abandoned, callbacks, appointments)")
 def get_reports(user: Manager, session: SessionDep, engine: EngineDep, request: Request,
                 practice_id: PracticeQuery = None, date_from: FromQuery = None,
                 date_to: ToQuery = None) -> dict[str, Any]:

@@ -93,6 +93,52 @@ class ReplayBody(BaseModel):
     include_eval: bool = Field(default=True, description="Also replay the protocol's evaluation set")
 
 
+class Figures(BaseModel):
+    """How one configuration handled the replayed utterances (rates are 0–1, None without data)."""
+
+    total: int
+    escalation_rate: float | None = Field(description="Share sent to the 15, a secretary or a callback")
+    levels: dict[str, int]
+    actions: dict[str, int]
+    labelled: int = Field(description="Utterances with a reference level")
+    accuracy: float | None
+    emergencies: int = Field(description="Labelled emergencies")
+    emergencies_caught: int
+    emergencies_as_routine: int
+    over_triage_rate: float | None = Field(description="Share of labelled utterances rated above their reference")
+
+
+class Change(BaseModel):
+    """An utterance the draft would handle differently (`call_id` links to its call; None for the eval set)."""
+
+    id: str
+    active: dict[str, str]
+    draft: dict[str, str]
+    call_id: str | None
+    seq: int | None
+    text: str
+    label: str | None
+    rule_active: str
+    rule_draft: str
+
+
+class ReplaySection(BaseModel):
+    active: Figures
+    draft: Figures
+    calls: int
+    changed_total: int
+    changed_calls: int
+    changed: list[Change] = Field(description="The first 300 changes")
+
+
+class ReplayResult(BaseModel):
+    period: dict[str, str]
+    recorded: ReplaySection = Field(description="Caller turns of the period's calls (reference: the human's "
+                                    "disposition, advised_15 → emergency, redirected_on_call → urgent)")
+    evaluation: ReplaySection = Field(description="The protocol's labelled evaluation set")
+    evaluation_available: bool
+
+
 class ActivateBody(BaseModel):
     reason: str = Field(default="", max_length=500, description="Why (required, kept in the audit log)")
 
@@ -241,10 +287,8 @@ def update_draft(config_id: int, body: DraftUpdate, user: Manager, session: Sess
     return _version(row, _names(session, {row.created_by} if row.created_by else set()))
 
 
-@router.post("/replay", dependencies=[CsrfProtected], responses=ERRORS,
-             summary="What-if: the draft against the active version on the period's calls and the evaluation set",
-             response_description="`recorded` and `evaluation`: figures of `active` and `draft` (escalation_rate, "
-             "emergencies_caught, emergencies_as_routine, over_triage_rate...) and `changed` utterances")
+@router.post("/replay", response_model=ReplayResult, dependencies=[CsrfProtected], responses=ERRORS,
+             summary="What-if: the draft against the active version on the period's calls and the evaluation set")
 def replay_draft(body: ReplayBody, user: Manager, session: SessionDep, engine: EngineDep,
                  request: Request) -> dict[str, Any]:
     _check_practice(user, body.practice_id)

@@ -10,6 +10,8 @@
   const ACTIONS = { advise_15: "orienter vers le 15", handoff: "transfert à une secrétaire", callback: "rappel",
                     self_service: "traité par l'agent" };
 
+  function quiet() { notice.hidden = true; notice.textContent = ""; }
+
   function say(text, kind) {
     notice.textContent = text;
     notice.className = "notice " + (kind || "ok");
@@ -176,6 +178,7 @@
     });
     button.disabled = false;
     if (!result.ok) { status.textContent = ""; say(refused(result), "error"); return; }
+    quiet();
     const seconds = ((performance.now() - started) / 1000).toLocaleString("fr-FR", { maximumFractionDigits: 1 });
     status.textContent = result.data.recorded.calls + " appel(s) rejoué(s) en " + seconds + " s.";
     renderReplay(result.data);

@@ -1,0 +1,156 @@
+"""A manager in headless Chromium: thresholds (French refusal, what-if replay, activation) and the reports page."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from sqlmodel import Session, select
+
+from practice.db import make_engine
+from practice.demo import DEMO_SLUG
+from practice.models import AuditLog, Call, Practice, ThresholdConfig, Ticket, TicketEvent, Turn
+from tests.live_server import running_server
+from tests.test_browser_home import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.test_browser_queue import REDIS_URL, _drop_default_prefix
+
+pytestmark = pytest.mark.browser
+
+FEVER = "ma fille de 6 ans a 39,5 de fièvre"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    data_dir = tmp_path_factory.mktemp("manager-demo")
+    redis = Redis.from_url(REDIS_URL)
+    _drop_default_prefix(redis)
+    env = {"PERMANENCE_DATA_DIR": str(data_dir), "DATABASE_URL": "", "REDIS_URL": REDIS_URL,
+           "PERMANENCE_SECRET_KEY": ""}
+    try:
+        with running_server("demo", env=env) as url:
+            yield url, data_dir / "permanence.db"
+    finally:
+        _drop_default_prefix(redis)
+        redis.close()
+
+
+def _record_calls(db_path: Path) -> tuple[int, str]:
+    """Yesterday's calls of the demo practice, as the agent records them: one feverish child, one booking."""
+    engine = make_engine(f"sqlite:///{db_path}")
+    fever_call = uuid.uuid4().hex
+    with Session(engine) as session:
+        practice = session.exec(select(Practice).where(Practice.slug == DEMO_SLUG)).one()
+        assert practice.id is not None
+        when = datetime.now(UTC) - timedelta(days=1)
+        for call_id, text, escalated in ((fever_call, FEVER, True),
+                                         (uuid.uuid4().hex, "je voudrais un rendez-vous mardi matin", False)):
+            session.add(Call(id=call_id, practice_id=practice.id, started_at=when, ended_at=when,
+                             outcome="escalated" if escalated else "booked", escalated=escalated,
+                             triage_level="urgent" if escalated else "routine"))
+            session.flush()
+            session.add(Turn(call_id=call_id, seq=1, speaker="agent", text="Maison de santé des Tilleuls, bonjour."))
+            session.add(Turn(call_id=call_id, seq=2, speaker="caller", text=text, triage={"level": "routine"}))
+        session.add(Ticket(id=fever_call, practice_id=practice.id, level="urgent", reason="Fièvre élevée",
+                           status="closed", created_at=when, claimed_at=when + timedelta(seconds=40), closed_at=when,
+                           disposition="redirected_on_call"))
+        session.flush()
+        session.add_all([TicketEvent(ticket_id=fever_call, status="queued", at=when),
+                         TicketEvent(ticket_id=fever_call, status="claimed", at=when + timedelta(seconds=40))])
+        session.commit()
+        practice_id = practice.id
+    engine.dispose()
+    return practice_id, fever_call
+
+
+def _active_config(db_path: Path, practice_id: int) -> tuple[ThresholdConfig | None, list[AuditLog]]:
+    engine = make_engine(f"sqlite:///{db_path}")
+    with Session(engine) as session:
+        row = session.exec(select(ThresholdConfig).where(ThresholdConfig.practice_id == practice_id,
+                                                         ThresholdConfig.status == "active")).first()
+        audit = list(session.exec(select(AuditLog).where(AuditLog.action == "threshold.activate")))
+    engine.dispose()
+    return row, audit
+
+
+def test_manager_edits_replays_activates_and_reads_reports(demo: tuple[str, Path]):
+    playwright = pytest.importorskip("playwright.sync_api")
+    url, db_path = demo
+    practice_id, fever_call = _record_calls(db_path)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "status of 422" not in m.text
+                else None)  # the refused draft is an expected 422
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and
+                "/api/manager/thresholds/drafts" not in r.url else None)
+
+        page.goto(f"{url}/manager/thresholds?practice_id={practice_id}")
+        assert "/login?next=" in page.url
+        page.fill("#username", "manager")
+        page.fill("#password", "demo")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{url}/manager/thresholds?practice_id={practice_id}")
+        assert "Maison de santé des Tilleuls" in page.inner_text("#form-title")
+        assert "au-delà, l'appel est traité comme urgent" in page.inner_text("#f-high_fever_celsius-help")
+
+        # A bad value: refused with the French message next to the field, nothing saved.
+        page.fill("#f-high_fever_celsius", "45")
+        page.click("#save-draft")
+        page.wait_for_selector("#f-high_fever_celsius-error:has-text('doit être inférieur ou égal à 40.5')")
+        assert page.get_attribute("#f-high_fever_celsius", "aria-invalid") == "true"
+        assert page.evaluate("document.activeElement.id") == "f-high_fever_celsius"
+        page.screenshot(path=str(SCREENSHOTS / "manager-thresholds-refused.png"), full_page=True)
+        assert _active_config(db_path, practice_id)[0] is None
+
+        # A valid draft: what-if replay, side by side.
+        page.fill("#f-high_fever_celsius", "40")
+        page.click("#run-replay")
+        page.wait_for_selector("#replay-result:not([hidden])", timeout=30000)
+        table = page.inner_text("#replay-table")
+        assert "Taux d'escalade" in table and "Urgences vitales reconnues" in table and "Sur-triage" in table
+        rate = page.locator("#replay-table tbody tr").nth(1).locator("td")
+        assert rate.nth(0).inner_text() == "50 %" and rate.nth(1).inner_text() == "0 %"
+        link = page.locator(f'#changed-list a[href="/manager/calls/{fever_call}"]')
+        assert link.count() == 1
+        assert "Urgent (transfert à une secrétaire) → Courant (traité par l'agent)" in page.inner_text("#changed-list")
+        page.screenshot(path=str(SCREENSHOTS / "manager-thresholds-replay.png"), full_page=True)
+
+        # The changed call opens on its transcript.
+        link.click()
+        page.wait_for_url(f"{url}/manager/calls/{fever_call}")
+        assert FEVER in page.inner_text(".transcript-list")
+        page.screenshot(path=str(SCREENSHOTS / "manager-call.png"), full_page=True)
+        page.go_back()
+        page.wait_for_selector("#f-high_fever_celsius")
+
+        # Activate with a reason, from the keyboard.
+        page.fill("#f-high_fever_celsius", "40")
+        page.focus("#activate-reason")
+        page.keyboard.type("Trop de transferts pour des fièvres bien tolérées")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "activate"
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#notice:has-text('en vigueur')", timeout=10000)
+        assert "En vigueur" in page.inner_text("#history")
+        assert "Trop de transferts" in page.inner_text("#audit")
+        page.screenshot(path=str(SCREENSHOTS / "manager-thresholds-activated.png"), full_page=True)
+
+        # Reports: the heatmap and the tables.
+        page.click("nav >> text=Rapports")
+        page.wait_for_selector("svg#chart-heatmap")
+        assert page.locator("svg#chart-heatmap rect").count() == 7 * 24
+        assert page.inner_text("#kpi-calls") == "2"
+        assert "Fièvre élevée" in page.inner_text("#table-escalations")
+        page.screenshot(path=str(SCREENSHOTS / "manager-reports.png"), full_page=True)
+        browser.close()
+    active, audit = _active_config(db_path, practice_id)
+    assert active is not None and active.values["high_fever_celsius"] == 40.0
+    assert audit[-1].actor == "manager" and audit[-1].detail["reason"].startswith("Trop de transferts")
+    assert errors == []  # no script error, no CSP violation, no failed request
