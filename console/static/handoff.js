@@ -14,6 +14,7 @@
   const stats = { sent: 0, received: 0, level: 0, maxLevel: 0, state: "idle", transcript: 0 };
   let detail = null;   // the ticket shown in the summary panel
   let call = null;     // the call in progress, if any
+  const ended = new Set();  // tickets whose call is over (nothing left to take)
 
   function status(state) {
     stats.state = state;
@@ -26,7 +27,7 @@
   function buttons() {
     const held = detail && detail.mine && ["claimed", "connected"].includes(detail.status);
     const here = call && detail && call.ticket === detail.id;
-    $("d-take").hidden = !(held && !call && meta("can-take") === "1");
+    $("d-take").hidden = !(held && !call && !ended.has(detail.id) && meta("can-take") === "1");
     $("handoff-bar").hidden = !here;
     $("d-hold").hidden = !(here && stats.state === "connected");
     $("d-resume").hidden = !(here && stats.state === "hold");
@@ -35,7 +36,7 @@
   function line(speaker, text) {
     const box = $("d-transcript");
     const p = document.createElement("p");
-    p.className = `live ${speaker}`;
+    p.className = `streamed ${speaker}`;
     const who = document.createElement("span");
     who.className = "who";
     who.textContent = `${SPEAKER_FR[speaker] || speaker} :`;
@@ -102,6 +103,7 @@
     ws.onclose = (ev) => {
       if (ev.code === 4404) notice("L'appelant n'est plus en ligne.");
       else if (ev.code === 1006 && stats.sent === 0) notice("La connexion à l'appel a été refusée.");
+      if (stats.sent > 0) ended.add(current.ticket);
       status("ended");
       cleanup();
     };

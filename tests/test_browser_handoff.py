@@ -1,0 +1,172 @@
+"""The issue's end to end in headless Chromium: a caller's emergency reaches the secretary's page, she takes the call
+with a fake microphone, audio flows both ways and the live transcript shows her words."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+
+from agent.audio import mulaw_decode
+from agent.caller_voice import say_mulaw
+from escalation.queue_keys import QueueKeys
+from tests.live_server import running_server
+from tests.test_browser_home import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.test_handoff import CALLER_AFTER_EN, EMERGENCY_EN, SECRETARY_EN, Caller
+
+pytestmark = pytest.mark.browser
+
+REDIS_URL = "redis://127.0.0.1:6379/11"
+FAKE_MIC = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            "--autoplay-policy=no-user-gesture-required"]
+
+
+def _clear(redis: Redis) -> None:
+    for key in redis.scan_iter(match=QueueKeys().pattern(), count=500):
+        redis.delete(key)
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    redis = Redis.from_url(REDIS_URL)
+    _clear(redis)
+    env = {"PERMANENCE_DATA_DIR": str(tmp_path_factory.mktemp("handoff-demo")), "DATABASE_URL": "",
+           "REDIS_URL": REDIS_URL, "PERMANENCE_SECRET_KEY": ""}
+    try:
+        with running_server("demo", env=env, timeout=150) as url:
+            yield url
+    finally:
+        _clear(redis)
+        redis.close()
+
+
+@pytest.fixture(scope="module")
+def secretary_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Her sentence as Chromium's fake microphone plays it (48 kHz 16-bit mono, looped, silence between)."""
+    if not shutil.which("sox"):
+        pytest.skip("sox is needed to make the secretary's voice")
+    folder = tmp_path_factory.mktemp("handoff-audio")
+    raw, wav = folder / "raw.wav", folder / "secretary.wav"
+    with wave.open(str(raw), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(mulaw_decode(say_mulaw(SECRETARY_EN, "en")).tobytes())
+    subprocess.run(["sox", str(raw), "-D", "-r", "48000", "-b", "16", "-c", "1", str(wav), "pad", "0.5", "3.0"],
+                   check=True)
+    return wav
+
+
+class CallerThread(threading.Thread):
+    """The caller on the media stream, in its own event loop: the emergency, then talking to the secretary."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__(name="test-caller", daemon=True)
+        self.base = base.replace("http://", "ws://")
+        self.bridged = threading.Event()
+        self.done = threading.Event()
+        self.loud_after_bridge = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._call())
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+        finally:
+            self.done.set()
+
+    async def _call(self) -> None:
+        async with Caller(self.base) as caller:
+            await caller.quiet_for(1.0)
+            await caller.say(EMERGENCY_EN)
+            while not self.bridged.is_set():
+                await asyncio.sleep(0.1)
+            since = time.time()
+            for _ in range(3):
+                if caller.line.closed.is_set():
+                    break
+                await caller.say(CALLER_AFTER_EN)
+                self.loud_after_bridge = caller.loud_frames_since(since)
+                await asyncio.sleep(2.0)
+            await asyncio.wait_for(caller.line.closed.wait(), 120)
+            self.loud_after_bridge = caller.loud_frames_since(since)
+
+
+def _stats(page: Any) -> dict[str, Any]:
+    stats: dict[str, Any] = page.evaluate("() => ({...window.PermanenceHandoff.stats})")
+    return stats
+
+
+def _wait(page: Any, condition: Any, timeout: float, what: str) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stats = _stats(page)
+        if condition(stats):
+            return stats
+        time.sleep(0.25)
+    raise AssertionError(f"{what} within {timeout} s; stats {_stats(page)}")
+
+
+def test_secretary_takes_the_call_in_the_browser(demo_url: str, secretary_wav: Path) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    assert Path(CHROMIUM).exists(), "install Debian chromium"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    caller = CallerThread(demo_url)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, *FAKE_MIC, f"--use-file-for-fake-audio-capture={secretary_wav}"])
+        page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(demo_url + "/queue")
+        page.fill("#username", "secretaire")
+        page.fill("#password", "demo")
+        page.keyboard.press("Enter")
+        page.wait_for_url(demo_url + "/queue")
+        page.wait_for_selector("#live.ok", timeout=10_000)
+
+        caller.start()
+        row = page.locator("#waiting li[data-level='emergency']").first
+        row.wait_for(timeout=60_000)  # live, through the event stream
+        row.get_by_role("button", name="Prendre").click()
+        page.wait_for_selector("#d-take:visible", timeout=10_000)
+        page.screenshot(path=str(SCREENSHOTS / "handoff-claimed.png"), full_page=True)
+        page.click("#d-take")
+        page.wait_for_selector("#handoff-status[data-state='connected']", timeout=15_000)
+        caller.bridged.set()
+
+        sent = _wait(page, lambda s: s["sent"] > 100, 20, "her microphone's frames sent")
+        heard = _wait(page, lambda s: s["received"] > 100 and s["maxLevel"] > 0.01, 40,
+                      "the caller's voice heard on her page")
+        page.wait_for_selector("#d-transcript p.streamed.secretary", timeout=60_000)
+        page.wait_for_selector("#d-transcript p.streamed.caller", timeout=60_000)
+        said = " ".join(page.locator("#d-transcript p.streamed.secretary").all_inner_texts()).lower()
+        assert "secrétaire" in said and ("front desk" in said or "breathing" in said or "here with you" in said), said
+        page.screenshot(path=str(SCREENSHOTS / "handoff-live-transcript.png"), full_page=True)
+
+        page.click("#d-hold")
+        page.wait_for_selector("#handoff-status[data-state='hold']", timeout=10_000)
+        page.screenshot(path=str(SCREENSHOTS / "handoff-hold.png"), full_page=True)
+        page.click("#d-resume")
+        page.wait_for_selector("#handoff-status[data-state='connected']", timeout=10_000)
+
+        page.click("#d-hangup")
+        assert caller.done.wait(30), "the caller's line did not close after her hang-up"
+        page.wait_for_function("() => window.PermanenceHandoff.stats.state === 'ended'", timeout=15_000)
+        assert page.is_hidden("#d-take") and page.is_visible("#close-form")  # over; hers to close
+        page.screenshot(path=str(SCREENSHOTS / "handoff-ended.png"), full_page=True)
+        browser.close()
+    assert caller.error is None, repr(caller.error)
+    assert caller.loud_after_bridge > 25, "her microphone's audio did not reach the caller's socket"
+    assert sent["sent"] > 100 and heard["maxLevel"] > 0.01
+    assert errors == []
