@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,11 @@ from agent.call_state import CallSummary
 from agent.call_store import SqlCallStore, TurnRecord
 from agent.caller_voice import say_mulaw, wav_mulaw
 from agent.phone_client import CallerTurn, PhoneCallResult, PhoneClient, TurnTiming
+from agent.reception_agent import ReceptionServices
+from agent.tools.context import StoredTickets, TicketSink
 from agent.transports.media_stream import MULAW_RATE
 from agent.voice_stack import StackConfig, build_voice_stack
+from escalation.ticket_store import TicketStore
 from practice.db import make_engine, migrate
 from practice.settings import Settings
 
@@ -44,6 +47,7 @@ class CallRequest:
     caller: str = ""
     speed: float = 1.0
     language: str = "fr"
+    now: datetime | None = None  # the dialog's clock (tests: after hours, holidays); None: the real time
 
 
 def ordered_turns(argv: Sequence[str], say: Sequence[str], audio: Sequence[Path]) -> list[tuple[str, str]]:
@@ -158,7 +162,9 @@ def build_report(labels: list[str], result: PhoneCallResult, summary: CallSummar
     report = CallReport(outcome=summary.outcome if summary else "unknown", call_id=summary.call_id if summary else None,
                         greeting=greeting, escalated=bool(summary and summary.escalated),
                         triage_level=summary.triage_level if summary else "routine",
-                        dtmf=list(summary.dtmf) if summary else [])
+                        dtmf=list(summary.dtmf) if summary else [],
+                        ticket=summary.ticket if summary else None,
+                        appointment=summary.appointment if summary else None)
     for i, timing in enumerate(result.turns):
         end = result.turns[i + 1].started_at if i + 1 < len(result.turns) else float("inf")
         window = [r for r in records if timing.started_at <= r.at.timestamp() < end]
@@ -194,6 +200,22 @@ def _engine(request: CallRequest, settings: Settings, workdir: Path) -> tuple[En
     return engine, DEMO_SLUG
 
 
+def reception_services(engine: Engine, settings: Settings, *, demo: bool, now: datetime | None) -> ReceptionServices:
+    """The dialog's services: tickets to the live queue, or only to the temporary database of a `--demo` call."""
+    tickets: TicketSink = StoredTickets(TicketStore(engine))
+    if not demo:
+        from redis import Redis
+
+        from escalation.queue import HumanQueue
+
+        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        tickets = HumanQueue(redis, TicketStore(engine))
+    services = ReceptionServices(db=engine, tickets=tickets)
+    if now is not None:
+        services.clock = lambda: now
+    return services.warm()
+
+
 def run_call(
     request: CallRequest, *, settings: Settings, app_factory: AppFactory, stack_config: StackConfig | None = None
 ) -> CallReport:
@@ -204,6 +226,7 @@ def run_call(
         inbox = SummaryInbox()
         stack = build_voice_stack(stack_config or StackConfig(
             data_dir=settings.data_dir, whisper_model=settings.whisper_model, piper_voice=settings.piper_voice))
+        stack.reception = reception_services(engine, settings, demo=request.demo, now=request.now)
         runner = CallRunner(stack=stack, store=SqlCallStore(engine), on_call_end=inbox.put,
                             options=CallOptions(clock_speed=request.speed, language=request.language))
         with serving(app_factory(engine, runner)) as base:

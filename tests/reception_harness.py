@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from livekit.agents import AgentSession
+from livekit.agents.voice.run_result import RunResult
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -42,15 +43,14 @@ class Demo:
     def add_patient_appointment(self, *, first: str, last: str, born: date, phone: str, practitioner: str,
                                 starts_at: datetime, minutes: int = 20) -> int:
         """A patient of our own with one appointment (demo patients have dozens)."""
-        from datetime import timedelta
-
         with Session(self.engine) as s:
             patient = Patient(first_name=first, last_name=last, birth_date=born, phone=phone)
             s.add(patient)
             s.flush()
             assert patient.id is not None
             appt = Appointment(practice_id=self.practice_id, practitioner_id=self.practitioner_id(practitioner),
-                               patient_id=patient.id, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes))
+                               patient_id=patient.id, starts_at=starts_at,
+                               ends_at=starts_at + timedelta(minutes=minutes))
             s.add(appt)
             s.commit()
             assert appt.id is not None
@@ -126,7 +126,7 @@ async def run_script(demo: Demo, lines: list[str], *, tickets: TicketSink, now: 
             if before_line is not None:
                 before_line(index, transcript)
             started = time.perf_counter()
-            result = await session.run(user_input=line)
+            result: RunResult[None] = await session.run(user_input=line)
             transcript.turn_seconds.append(time.perf_counter() - started)
             _collect(result, transcript)
     await call.close()
