@@ -248,6 +248,7 @@ class CallSession:
         session.on("agent_state_changed", self._on_agent_state)
         session.on("speech_created", self._on_speech_created)
         session.on("close", self._on_close)
+        _follow_agent_speech(session)
         return session
 
     async def start(self, *, audio_in: AudioInput | None = None, audio_out: AudioOutput | None = None,
@@ -491,6 +492,12 @@ class _LiveCall(CallSession):
         summary = await self.call.close(stats)
         log.info("call ended", extra={"call_id": summary.call_id, "outcome": summary.outcome, **stats})
         return summary
+
+
+def _follow_agent_speech(session: AgentSession[None]) -> None:
+    """An STT that drops backchannels ("oui", "mmh") while the agent speaks is told when it does."""
+    if session.stt is not None and hasattr(session.stt, "agent_speaking"):
+        session.stt.agent_speaking = lambda: session.agent_state == "speaking"
 
 
 def _where(exc: BaseException) -> str:

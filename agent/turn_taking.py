@@ -20,14 +20,18 @@ NUMBER_WORDS = frozenset({
     "cent", "cents", "mille", "zero-six", "zero-sept", "plus",
 })
 MONTHS = frozenset({"janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre",
-                    "novembre", "decembre"})
+                    "novembre", "decembre", "january", "february", "march", "april", "may", "june", "july", "august",
+                    "september", "october", "november", "december"})
 CONNECTORS = frozenset({
     "et", "ou", "de", "du", "des", "le", "la", "les", "l", "d", "a", "au", "aux", "pour", "avec", "mais", "donc",
     "que", "qui", "qu", "mon", "ma", "mes", "ton", "son", "sa", "ses", "un", "une", "en", "dans", "sur", "chez",
-    "parce", "est", "c'est", "je", "j", "il", "elle", "on", "nous", "vous", "ne", "suis", "docteur", "dr", "madame",
+    "parce", "est", "c'est", "je", "j", "ne", "suis", "docteur", "dr", "madame",
     "monsieur", "the", "and", "to", "of", "my", "is", "i", "but", "because",
 })
 _WORD = re.compile(r"[a-z0-9']+")
+_ORDINAL = re.compile(r"^\d+(st|nd|rd|th|er|e|eme)$")
+_DICTATION_PROMPT = re.compile(r"num[eé]ro|t[eé]l[eé]phone|date de naissance|n[eé]e? le|phone number|date of birth")
+PHONE_DIGITS = 10
 
 
 def _fold(text: str) -> str:
@@ -63,15 +67,43 @@ def turn_incomplete(text: str) -> bool:
     if not found:
         return False
     last = found[-1]
-    return last.isdigit() or last in NUMBER_WORDS or last in MONTHS or last in FILLERS or last in CONNECTORS
+    if last.isdigit() or _ORDINAL.match(last):
+        return not number_complete(found)
+    return last in NUMBER_WORDS or last in MONTHS or last in FILLERS or last in CONNECTORS
 
 
-def last_user_text(chat_ctx: llm.ChatContext) -> str:
-    """The text of the last user message (the transcript of the turn being decided)."""
+def number_complete(found: list[str]) -> bool:
+    """The trailing number is whole: a year (1985), or ten digits or more (a French phone number)."""
+    last = found[-1]
+    if len(last) == 4 and last.startswith(("19", "20")):
+        return True
+    digits = 0
+    for word in reversed(found):
+        if not word.isdigit():
+            break
+        digits += len(word)
+    return digits >= PHONE_DIGITS
+
+
+def asks_for_dictation(agent_text: str) -> bool:
+    """The agent just asked for a phone number or a date of birth: the answer comes in pieces."""
+    return bool(_DICTATION_PROMPT.search(_fold(agent_text)))
+
+
+def last_text(chat_ctx: llm.ChatContext, role: str) -> str:
+    """The text of the last message of `role` ("user": the transcript of the turn being decided)."""
     for item in reversed(chat_ctx.items):
-        if isinstance(item, llm.ChatMessage) and item.role == "user":
+        if isinstance(item, llm.ChatMessage) and item.role == role:
             return item.text_content or ""
     return ""
+
+
+def dictation_unfinished(user_text: str, agent_text: str) -> bool:
+    """An answer to "your phone number?" / "your date of birth?" that has no whole number yet."""
+    if not asks_for_dictation(agent_text) or user_text.strip().endswith("?"):
+        return False
+    digits = [w for w in words(user_text) if w.isdigit()]
+    return not digits or not number_complete(digits)
 
 
 @dataclass
@@ -96,8 +128,10 @@ class PhoneTurnDetector:
         return True
 
     async def predict_end_of_turn(self, chat_ctx: llm.ChatContext, *, timeout: float | None = None) -> float:
-        text = last_user_text(chat_ctx)
-        return self.incomplete_probability if turn_incomplete(text) else self.complete_probability
+        text, agent = last_text(chat_ctx, "user"), last_text(chat_ctx, "assistant")
+        if turn_incomplete(text) or dictation_unfinished(text, agent):
+            return self.incomplete_probability
+        return self.complete_probability
 
 
 @dataclass(frozen=True)
@@ -105,10 +139,10 @@ class TurnTiming:
     """The tuned figures (seconds); measured with `permanence bench` and tests/test_turn_taking.py."""
 
     vad_silence_s: float = 0.3
-    speculate_after_s: float = 0.15
+    speculate_after_s: float = 0.1
     min_endpointing_s: float = 0.45
     max_endpointing_s: float = 1.6
-    barge_in_min_speech_s: float = 0.2
+    barge_in_min_speech_s: float = 0.25
 
 
 def phone_turn_handling(timing: TurnTiming | None = None, *, detector: object | None = None) -> TurnHandlingOptions:

@@ -14,6 +14,7 @@ from livekit.agents.voice.turn import TurnHandlingOptions
 
 from agent.call_runner import VoiceStack
 from agent.minimal_dialog import AcknowledgeLLM
+from agent.plugins.barge_in_vad import ContinuousSpeechVAD
 from agent.plugins.speculative_stt import SpeculativeWhisperSTT
 from agent.plugins.tts import EspeakSynthesizer, OfflineTTS, SpeechSynthesizer, build_voices
 from agent.plugins.whisper_model import ModelSpec, load_model, resolve_model_dir
@@ -101,7 +102,8 @@ def build_voice_stack(config: StackConfig, *, triage: Triage | None = None) -> V
     voices = build_voices(config.piper_voice)
     for voice in voices.values():
         voice.warm()
-    stack = VoiceStack(vad=load_vad(config.timing.vad_silence_s), make_stt=make_stt_factory(config),
+    session_vad = ContinuousSpeechVAD(load_vad(config.timing.vad_silence_s))
+    stack = VoiceStack(vad=session_vad, make_stt=make_stt_factory(config),
                        make_tts=make_tts_factory(voices), triage=triage, make_llm=make_dialog,
                        turn_handling=turn_handling(config))
     log.info("voice stack ready", extra={"voices": sorted(voices)})
