@@ -31,6 +31,7 @@ import prompts
 from agent.call_state import CallState, CallSummary
 from agent.call_store import CallStore
 from agent.handoff import CallHandoff
+from agent.handoff_livekit import RoomHandoff, RoomPublisher
 from agent.reception_agent import ReceptionAgent, ReceptionServices
 from agent.transports.media_stream import (
     Audio,
@@ -87,6 +88,7 @@ class VoiceStack:
     make_llm: Callable[[str], llm.LLM[Any]]
     turn_handling: TurnHandlingOptions = field(default_factory=default_turn_handling)
     reception: ReceptionServices | None = None  # the dialog's services; None: the stack's LLM alone
+    live_rooms: RoomPublisher | None = None  # LiveKit hand-off: where the console finds each call's room
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,7 @@ class CallSession:
         self._sink = sink
         self._published_turns = 0
         self.handoff: CallHandoff | None = None  # set while the call is registered for a hand-off
+        self.room_handoff: RoomHandoff | None = None  # LiveKit mode: watches the room for the secretary
 
     def build_session(self) -> AgentSession[None]:
         """The session on the shared models, with the call's handlers (audio I/O is the transport's)."""
@@ -263,6 +266,9 @@ class CallSession:
             await session.start(agent, room=room, room_options=room_options or RoomOptions())
             if session.output.audio is not None:  # RoomIO's output exists once started
                 session.output.audio.on("playback_started", self._on_playback_started)
+            if self.stack.live_rooms is not None:  # a secretary joining the room turns the agent's audio off
+                self.room_handoff = RoomHandoff(session=session, room=room, call_id=self.call.call_id,
+                                                rooms=self.stack.live_rooms, hangup=self.hangup).start()
             return
         session.input.audio = audio_in
         session.output.audio = audio_out
@@ -274,6 +280,8 @@ class CallSession:
     async def aclose(self) -> None:
         """Stop the session (bounded: a stuck component never holds the call open)."""
         self._publish_turns()
+        if self.room_handoff is not None:
+            self.room_handoff.stop()
         if self.session is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.session.aclose(), self.options.close_timeout_s)

@@ -20,6 +20,7 @@ from console.auth import MissingSecretKey, resolve_secret_key
 from console.gateway import CallHandler
 from console.handoff import LiveCalls
 from console.maintenance import QueueMaintenance
+from escalation.live_rooms import RedisRoomDirectory
 from practice.db import make_engine, migrate
 from practice.demo import DEMO_PASSWORD, seed_demo
 from practice.settings import Settings
@@ -45,6 +46,7 @@ def run_server(*, host: str | None, port: int | None, seed_demo: bool) -> None:
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     handler, live_calls = _call_handler(settings, engine, redis)
     app = create_app(settings=settings, engine=engine, redis=redis, call_handler=handler, live_calls=live_calls)
+    app.state.live_rooms = RedisRoomDirectory(redis)  # LiveKit mode: rooms published by the worker
     maintenance = QueueMaintenance(app.state.queue, redis, engine)
     maintenance.start()
     _banner(settings)
