@@ -105,10 +105,39 @@ def call(
 
 
 @bench_app.callback(invoke_without_command=True)
-def bench(ctx: typer.Context) -> None:
-    """Voice pipeline latency and concurrency (sub-commands benchmark single components)."""
-    if ctx.invoked_subcommand is None:
-        _not_built("bench (voice pipeline)")
+def bench(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    calls: Annotated[
+        str, typer.Option("--calls", help="Simultaneous-call levels, comma-separated.")
+    ] = "1,2,4,6,8",
+    utterances: Annotated[int, typer.Option("--utterances", min=1, help="Caller utterances per call.")] = 6,
+    quick: Annotated[bool, typer.Option("--quick", help="About a minute: 3 utterances, 1 and 2 calls.")] = False,
+    turn_detector: Annotated[
+        str, typer.Option("--turn-detector", help="'heuristic' (default) or 'livekit-mini' (bundled audio model).")
+    ] = "heuristic",
+) -> None:
+    """Voice pipeline: voice-to-voice p50/p95 by stage, STT RTF, TTS first audio, memory, calls sustained."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+    import sys
+    from dataclasses import replace
+
+    from agent.bench import BenchConfig, format_voice_table, quick_config, run_voice_bench
+    from agent.voice_stack import StackConfig
+    from practice.settings import Settings
+
+    settings = Settings()
+    stack = StackConfig(data_dir=settings.data_dir, whisper_model=settings.whisper_model,
+                        piper_voice=settings.piper_voice, turn_detector=turn_detector)
+    levels = tuple(int(n) for n in calls.split(",") if n.strip())
+    config = quick_config(stack) if quick else BenchConfig(utterances=utterances, calls=levels, stack=stack)
+    if quick and (utterances != 6 or calls != "1,2,4,6,8"):
+        config = replace(config, utterances=utterances if utterances != 6 else config.utterances,
+                         calls=levels if calls != "1,2,4,6,8" else config.calls)
+    result = run_voice_bench(config, data_dir=settings.data_dir, log=lambda m: print(m, file=sys.stderr))
+    typer.echo(json.dumps(result, indent=2) if as_json else format_voice_table(result))
 
 
 @bench_app.command("calendar")

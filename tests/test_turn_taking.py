@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 
 import pytest
-from websockets.asyncio.client import connect
 
-from agent.bench import gateway_app
+from agent.bench import gateway_app, talk_over_greeting
 from agent.call_command import SummaryInbox, serving
 from agent.call_runner import CallOptions, CallRunner, VoiceStack
 from agent.call_state import CallSummary
 from agent.call_store import MemoryCallStore
 from agent.caller_voice import say_mulaw
-from agent.phone_client import CallerTurn, PhoneClient, PhoneLine
+from agent.phone_client import CallerTurn, PhoneClient
 from agent.plugins.speculative_stt import SpeculativeWhisperSTT
 from agent.plugins.whisper_stt import WhisperTranscriber
 from agent.transports.media_stream import MULAW_RATE
@@ -83,40 +81,6 @@ def server(voice: VoiceStack) -> Iterator[tuple[str, SummaryInbox]]:
     runner = CallRunner(stack=voice, store=MemoryCallStore(), on_call_end=inbox.put, options=CallOptions())
     with serving(gateway_app(runner)) as base:
         yield f"{base}/media-stream", inbox
-
-
-class RecordingLine(PhoneLine):
-    """A phone line that notes when the agent's audio was cleared."""
-
-    clears: list[float]
-
-    def _on_clear(self) -> None:
-        self.clears = [*getattr(self, "clears", []), time.time()]
-        super()._on_clear()
-
-
-async def talk_over_greeting(url: str, mulaw: bytes, *, after_s: float = 0.8, listen_s: float = 2.5
-                             ) -> tuple[float, list[float], int]:
-    """Speak `mulaw` once the greeting has played `after_s`; returns (speech start, clear times, media after)."""
-    async with connect(url) as ws:
-        line = RecordingLine(ws)
-        tasks = [asyncio.create_task(line.receive_forever())]
-        await line.send(line.messages.connected())
-        await line.send(line.messages.start({"language": "fr"}))
-        tasks.append(asyncio.create_task(line.stream_forever()))
-        async with asyncio.timeout(15):
-            while not line.agent_media_count:
-                await asyncio.sleep(0.01)
-        await asyncio.sleep(after_s)
-        started = time.time() + 0.02  # the first speech frame leaves on the next 20 ms tick
-        await line.speak(mulaw)
-        count = line.agent_media_count
-        await asyncio.sleep(listen_s)
-        after = line.agent_media_count - count
-        await line.send(line.messages.stop())
-        for task in tasks:
-            task.cancel()
-    return started, getattr(line, "clears", []), after
 
 
 def caller_lines(summary: CallSummary | None) -> list[str]:
