@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from livekit import rtc
@@ -48,6 +49,7 @@ class HandoffPolicy:
     ticket_status: Callable[[str], str | None] = lambda _ticket: None
     to_callback: Callable[[str, datetime, str], None] = lambda _ticket, _due, _number: None
     after_hours: Callable[[int | None], dict[str, Any]] = lambda _practice: {}
+    abandon: Callable[[str], None] = lambda _ticket: None
     answer_timeout_s: float = 15.0
 
 
@@ -446,12 +448,27 @@ class CallHandoff:
                                                    "to_secretary": self.frames_to_secretary})
 
     def call_ended(self) -> None:
-        """The caller's socket is gone (or the call is over): stop waiting, release the bridge."""
+        """The caller's socket is gone (or the call is over): stop waiting, release the bridge; a caller who
+        hung up before anyone picked up leaves an abandoned ticket (an emergency: a callback, to check on them)."""
         self.ended = True
         self.hangup.set()
         for task in (self._wait_task, self._answer_task):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
+        if self.ticket is None or self._callback_done or self.secretary_id is not None or self.loop is None:
+            return
+        self._callback_done = True
+        ticket, number = self.ticket, self.call.caller_number
+        work: Callable[[], None] = (partial(self.policy.to_callback, ticket.id, datetime.now(UTC), number)
+                                    if ticket.level == "emergency" else partial(self.policy.abandon, ticket.id))
+        self.loop.run_in_executor(None, _quietly, work, self.call_id)
+
+
+def _quietly(work: Callable[[], None], call_id: str) -> None:
+    try:
+        work()
+    except Exception as exc:  # e.g. a secretary claimed it meanwhile: the ticket stays hers
+        log.info("ticket left as it is after the hang-up", extra={"call_id": call_id, "error": type(exc).__name__})
 
 
 def numbers_text(policy: dict[str, Any], lang: str) -> str:

@@ -127,8 +127,12 @@ def queue_policy(queue: Any, thresholds: Any, engine: Any, *, presence_timeout_s
             practice = session.get(Practice, practice_id)
             return dict(practice.after_hours_policy or {}) if practice else {}
 
+    def abandon(ticket_id: str) -> None:
+        queue.abandon(ticket_id)
+
     return HandoffPolicy(wait_seconds=wait_seconds, secretaries_present=secretaries_present,
-                         ticket_status=ticket_status, to_callback=to_callback, after_hours=after_hours)
+                         ticket_status=ticket_status, to_callback=to_callback, after_hours=after_hours,
+                         abandon=abandon)
 
 
 def duckling_when(parser: Any) -> Any:

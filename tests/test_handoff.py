@@ -313,6 +313,26 @@ async def test_nobody_picks_up_the_agent_offers_a_callback(server: tuple[str, Su
     assert due > datetime.now(UTC)
 
 
+async def test_a_caller_who_hangs_up_before_the_pick_up_leaves_an_abandoned_ticket(
+    server: tuple[str, SummaryInbox], db: Engine
+) -> None:
+    base, inbox = server
+    client, _ = _secretary(base)
+    client.post("/api/presence", json={"status": "available"})
+    async with Caller(base) as caller:
+        await caller.quiet_for(1.0)
+        await caller.say(HUMAN_EN)
+        ticket = await _wait_ticket(client)
+    summary = await asyncio.to_thread(inbox.wait, caller.line.sid, 20)
+    assert summary is not None
+    deadline = time.monotonic() + 10
+    while _ticket(db, ticket["id"]).status != "abandoned" and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert _ticket(db, ticket["id"]).status == "abandoned"
+    view = client.get("/api/queue").json()
+    assert all(t["id"] != ticket["id"] for t in view["waiting"])
+
+
 def test_handoff_socket_refuses_anonymous_and_unknown(server: tuple[str, SummaryInbox]) -> None:
     base, _ = server
 
