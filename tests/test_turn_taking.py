@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
+from livekit import rtc
+from livekit.agents import APIConnectionError
 
+from agent.audio import mulaw_decode
 from agent.bench import gateway_app, talk_over_greeting
 from agent.call_command import SummaryInbox, serving
 from agent.call_runner import CallOptions, CallRunner, VoiceStack
@@ -124,3 +128,24 @@ async def test_talking_over_the_agent_clears_its_audio_quickly(server: tuple[str
     latency_ms = (clears[0] - started) * 1000
     print(f"barge-in: clear {latency_ms:.0f} ms after the caller started talking")
     assert 0 < latency_ms < 1000  # 300 ms is the target; the bench reports the figure (timing is noisy here)
+
+
+class _FailingTranscriber:
+    def transcribe(self, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("decoder crashed")
+
+
+@pytest.mark.audio
+async def test_a_failing_decode_is_an_unrecoverable_stt_error() -> None:
+    stt = SpeculativeWhisperSTT(_FailingTranscriber(), vad=load_vad(0.1))  # type: ignore[arg-type]
+    errors: list[bool] = []
+    stt.on("error", lambda ev: errors.append(ev.recoverable))
+    stream = stt.stream()
+    pcm = np.concatenate([mulaw_decode(say_mulaw("Je voudrais un rendez-vous.")), np.zeros(8000, np.int16)])
+    for i in range(0, len(pcm) - 160, 160):
+        stream.push_frame(rtc.AudioFrame(pcm[i : i + 160].tobytes(), MULAW_RATE, 1, 160))
+    stream.end_input()
+    with pytest.raises(APIConnectionError):
+        async for _ in stream:
+            pass
+    assert errors == [False]

@@ -1,11 +1,4 @@
-"""Streaming Whisper STT that decodes as soon as silence begins, so the transcript is ready when the turn ends.
-
-Its own short-silence VAD marks a tentative end of speech (~150 ms of silence); the utterance buffered since the
-last transcript is decoded in a thread right away. If the caller resumes first, the result is discarded and the
-audio kept for the next decode; otherwise it is sent as the final transcript, usually before the session's
-endpointing has confirmed the silence. Filler-only results ("euh") are never sent, and short backchannels
-("oui", "d'accord") are dropped while the agent is speaking, so neither takes the turn.
-"""
+"""Streaming Whisper STT that decodes as soon as silence begins, so the transcript is ready when the turn ends."""
 
 from __future__ import annotations
 
@@ -17,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from livekit import rtc
-from livekit.agents import stt, utils, vad
+from livekit.agents import APIConnectionError, stt, utils, vad
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 from livekit.agents.utils import AudioBuffer, is_given
 
@@ -51,7 +44,14 @@ class DecodeLog:
 
 
 class SpeculativeWhisperSTT(stt.STT[Literal["metrics_collected", "error"]]):
-    """Streaming livekit STT over a `WhisperTranscriber`, endpointed by its own short-silence VAD."""
+    """Streaming livekit STT over a `WhisperTranscriber`, endpointed by its own short-silence VAD.
+
+    The VAD marks a tentative end of speech (~100 ms of silence); the utterance buffered since the last
+    transcript is decoded in a thread right away. If the caller resumes first, the result is discarded and
+    the audio kept for the next decode; otherwise it is sent as the final transcript, usually before the
+    session's endpointing has confirmed the silence. Filler-only results ("euh") are never sent, and short
+    backchannels ("oui", "d'accord") are dropped while the agent speaks (`agent_speaking`).
+    """
 
     def __init__(
         self, transcriber: WhisperTranscriber, *, vad: vad.VAD, model_name: str = "whisper-base",
@@ -110,17 +110,26 @@ class SpeculativeStream(stt.RecognizeStream):
         self._pending: list[rtc.AudioFrame] = []
         self._generation = 0
         self._decodes: set[asyncio.Task[None]] = set()
+        self._failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
     async def _run(self) -> None:
         vad_stream = self._owner._vad.stream()
+        self._failed = asyncio.get_running_loop().create_future()
         tasks = [asyncio.create_task(self._forward(vad_stream), name="speculative-stt-forward"),
                  asyncio.create_task(self._listen(vad_stream), name="speculative-stt-listen")]
+        work: asyncio.Future[Any] = asyncio.gather(*tasks)
         try:
-            await asyncio.gather(*tasks)
-            if self._decodes:
-                await asyncio.gather(*self._decodes, return_exceptions=True)
+            await asyncio.wait([work, self._failed], return_when=asyncio.FIRST_COMPLETED)
+            if work.done():
+                work.result()
+            if self._decodes and not self._failed.done():
+                await asyncio.wait(list(self._decodes), timeout=30)
+            if self._failed.done():  # not retried: the session hands the call to a human
+                raise APIConnectionError("whisper decode failed", retryable=False) from self._failed.exception()
         finally:
             await utils.aio.cancel_and_wait(*tasks, *self._decodes)
+            with contextlib.suppress(BaseException):
+                await work
             await vad_stream.aclose()
 
     async def _forward(self, vad_stream: vad.VADStream) -> None:
@@ -151,8 +160,13 @@ class SpeculativeStream(stt.RecognizeStream):
     async def _decode(self, frames: list[rtc.AudioFrame], generation: int, record: DecodeRecord,
                       speech_end: float) -> None:
         samples, rate = buffer_to_pcm16(frames)
-        result: Transcript = await asyncio.to_thread(self._owner.transcriber.transcribe, samples, rate,
-                                                     language=self._language)
+        try:
+            result: Transcript = await asyncio.to_thread(self._owner.transcriber.transcribe, samples, rate,
+                                                         language=self._language)
+        except Exception as exc:  # reported by type through the session's error event, never the audio
+            if not self._failed.done():
+                self._failed.set_exception(exc)
+            return
         record.finished, record.audio_s, record.decode_s = time.time(), result.duration_s, result.decode_s
         if generation != self._generation:
             record.outcome = "stale"
@@ -168,11 +182,3 @@ class SpeculativeStream(stt.RecognizeStream):
         with contextlib.suppress(Exception):
             self._event_ch.send_nowait(stt.SpeechEvent(type=event.type, request_id=event.request_id,
                                                        alternatives=event.alternatives, speech_end_time=speech_end))
-
-
-def record_stats(records: list[DecodeRecord]) -> dict[str, Any]:
-    """Counts of decode outcomes (how much speculation was wasted)."""
-    counts: dict[str, Any] = {}
-    for record in records:
-        counts[record.outcome] = counts.get(record.outcome, 0) + 1
-    return counts
