@@ -1,10 +1,4 @@
-"""`permanence bench`: voice-to-voice latency by stage, STT real-time factor, TTS first audio, memory and concurrency.
-
-French caller sentences are synthesised with espeak-ng, sent as 8 kHz μ-law in real time over the real
-media-stream WebSocket (the console's gateway route, served in-process) to the real pipeline (VAD,
-speculative Whisper, triage guard, dialog, TTS). Latency is measured by the simulated phone line: from
-the last frame of caller speech it sent to the first byte of agent audio it received.
-"""
+"""`permanence bench`: voice-to-voice latency by stage, STT real-time factor, TTS first audio, memory, concurrency."""
 
 from __future__ import annotations
 
@@ -317,7 +311,14 @@ def load_average() -> tuple[float, float, float]:
 
 def run_voice_bench(config: BenchConfig, *, data_dir: Path, log: Callable[[str], None] | None = None
                     ) -> dict[str, Any]:
-    """Run the benchmark; returns the figures `format_voice_table` prints."""
+    """Run the benchmark; returns the figures `format_voice_table` prints.
+
+    French caller sentences are synthesised with espeak-ng and sent as 8 kHz μ-law in real time over the
+    real media-stream WebSocket (the console's gateway route, served in-process) to the real pipeline.
+    Voice-to-voice is measured by the simulated phone line: from the last frame of caller speech it sent to
+    the first byte of agent audio it received. Stages come from server timestamps: the triage guard's start
+    (the committed turn), the speculative STT's decode records, livekit's LLM TTFT and TTS TTFB metrics.
+    """
     say = log or (lambda _: None)
     stack_config = config.stack or StackConfig(data_dir=data_dir)
     probe = Probe()

@@ -1,11 +1,4 @@
-"""A VAD wrapper for barge-in: the session interrupts on continuous speech, not on speech plus its silence hangover.
-
-livekit interrupts the agent once a VAD event's `speech_duration` reaches `interruption.min_duration`.
-Silero's `speech_duration` keeps growing through the `min_silence_duration` hangover after a sound
-ends, so a 0.2 s "euh" reads as 0.5 s of speech and interrupts. This wrapper reports, on inference
-events, the continuous raw speech instead: a short filler stays short, and continuous speech still
-interrupts as soon as it reaches the threshold. Start/end-of-speech events (endpointing) are untouched.
-"""
+"""A VAD wrapper for barge-in: the session interrupts on continuous speech, not on speech plus its silence hangover."""
 
 from __future__ import annotations
 
@@ -17,7 +10,14 @@ from livekit.agents import vad
 
 
 class ContinuousSpeechVAD(vad.VAD):
-    """Wraps a VAD; inference events carry the continuous speech so far as `speech_duration`."""
+    """Wraps a VAD; inference events carry the continuous speech so far as `speech_duration`.
+
+    livekit interrupts the agent once a VAD event's `speech_duration` reaches `interruption.min_duration`.
+    Silero's `speech_duration` keeps growing through the `min_silence_duration` hangover after a sound ends,
+    so a 0.2 s "euh" reads as 0.5 s of speech and interrupts. Reporting the continuous raw speech instead, a
+    short filler stays short and continuous speech still interrupts as soon as it reaches the threshold.
+    Start/end-of-speech events (endpointing) are untouched.
+    """
 
     def __init__(self, inner: vad.VAD) -> None:
         super().__init__(capabilities=inner.capabilities)
