@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rapidfuzz import fuzz
+
 from agent.dialog.datetime_fr import DateTimeParser
 from agent.dialog.entities import PersonName, person_name, practitioner_mentions
+from agent.dialog.text import normalise
 from agent.dialog.when import WhenConstraint
 from practice.directory import PractitionerRecord, detect_professions, resolve
 
+NAME_SLIP_SCORE = 80.0
 _PARTS = {"matin": "morning", "après-midi": "afternoon", "soir": "evening"}
 
 
@@ -28,11 +32,18 @@ class Reader:
             best = resolution.best
             return (best.record.display_name if best else spans[0].text if spans else text), None
         if spans:
-            return spans[0].text, None
+            return self._closest(spans[0].text) or spans[0].text, None
         professions = detect_professions(text)
         if professions:
             return None, professions[0]
         return None, None
+
+    def _closest(self, mention: str) -> str | None:
+        """"docteur matin" (a recognition slip the directory's stop words hide): the nearest family name."""
+        word = normalise(mention).split()[-1]
+        scored = [(fuzz.ratio(word, normalise(r.last_name)), r) for r in self.records]
+        score, record = max(scored, key=lambda item: item[0], default=(0.0, None))
+        return record.display_name if record is not None and score >= NAME_SLIP_SCORE else None
 
     def when(self, text: str, ref: datetime, lang: str) -> WhenConstraint:
         return self.parser.when(text, ref, lang)

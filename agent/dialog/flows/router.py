@@ -120,6 +120,11 @@ class Conversation:
 
     def _route(self, turn: Turn) -> Step | None:
         state, task = self.state, turn.task
+        practitioner, specialty = turn.who
+        if task in manage.TASKS and turn.intent.confidence < 0.6 and (practitioner or specialty):
+            task = "book"  # "rendez-vous mardi avec le docteur X" is a booking, whatever the embedding says
+        if task in ("book", "other") and rule_topic(turn.text) == "what_to_bring" and not (practitioner or specialty):
+            return self._info(turn)  # "que faut-il apporter pour un premier rendez-vous ?"
         if task in manage.TASKS:
             return manage.start(state, turn)
         if task in ("prescription", "message"):
@@ -128,7 +133,6 @@ class Conversation:
             return self._info(turn)
         if task == "human":
             return self._handoff("Le patient demande à parler à une personne.", "routine")
-        practitioner, specialty = turn.who
         if task in ("book", "symptom") or practitioner or specialty:
             return booking.start(state, turn)
         return None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 
@@ -22,7 +23,11 @@ class Turn:
 
     @cached_property
     def when(self) -> WhenConstraint:
-        return self.reader.when(self.text, self.now, self.lang)
+        when = self.reader.when(self.text, self.now, self.lang)
+        practitioner, _ = self.who
+        if practitioner and when.part_of_day is not None and _names_part(self.text, practitioner):
+            when = replace(when, part_of_day=None)  # "docteur matin" was a name, not the morning
+        return when
 
     @cached_property
     def who(self) -> tuple[str | None, str | None]:
@@ -47,3 +52,9 @@ class Turn:
     @property
     def task(self) -> str:
         return self.intent.label
+
+
+def _names_part(text: str, practitioner: str) -> bool:
+    """The part-of-day word follows a title ("docteur matin") and the practitioner's name is not that word."""
+    slip = re.search(r"\b(?:docteur|dr|doctor)\s+(matin|soir|morning|evening)\b", text, re.IGNORECASE)
+    return slip is not None and slip.group(1).lower() not in practitioner.lower()
