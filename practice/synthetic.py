@@ -143,9 +143,18 @@ def generate(engine: Engine, spec: SyntheticSpec | None = None) -> SyntheticSumm
         if rows.size() >= BATCH * 4:
             _flush(engine, rows, summary)
     _flush(engine, rows, summary)
-    with engine.begin() as conn:
-        conn.execute(sa.text("ANALYZE"))  # fresh planner statistics after a bulk load
+    _refresh_statistics(engine)
     return summary
+
+
+def _refresh_statistics(engine: Engine) -> None:
+    """Planner statistics after a bulk load (and PostgreSQL's visibility map, for index-only scans)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE"))
 
 
 # --- the directory ---------------------------------------------------------------------------------------

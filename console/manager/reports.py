@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from console.manager import reports_sql as q
 from console.manager.reports_sql import Scope
@@ -69,31 +71,48 @@ class Reports:
 TABLE_NAMES = ("volume", "daily", "outcomes", "escalations", "waits", "abandoned", "callbacks", "appointments")
 
 
-def build_reports(engine: Engine, scope: Scope, *, now: datetime | None = None) -> Reports:
-    """Run every aggregate in one connection and fold the results into tables."""
-    now = now or datetime.now(UTC)
+QUERIES: dict[str, Callable[[Connection, Scope, datetime], Any]] = {
+    "hourly": lambda conn, scope, now: q.hourly_volume(conn, scope),
+    "outcomes": lambda conn, scope, now: q.outcomes(conn, scope),
+    "escalations": lambda conn, scope, now: q.escalations(conn, scope),
+    "statuses": lambda conn, scope, now: q.ticket_statuses(conn, scope),
+    "waits": lambda conn, scope, now: q.wait_percentiles(conn, scope),
+    "callbacks": q.callbacks,
+    "appointments": lambda conn, scope, now: q.appointments(conn, scope),
+}
+NEEDS = {"volume": ("hourly",), "daily": ("hourly",), "outcomes": ("outcomes",), "escalations": ("escalations",),
+         "waits": ("waits",), "abandoned": ("statuses", "outcomes"), "callbacks": ("callbacks",),
+         "appointments": ("appointments",)}
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="reports")
+
+
+def _run(engine: Engine, name: str, scope: Scope, now: datetime) -> Any:
     with engine.connect() as conn:
-        hourly = q.hourly_volume(conn, scope)
-        outcomes = q.outcomes(conn, scope)
-        escalations = q.escalations(conn, scope)
-        statuses = q.ticket_statuses(conn, scope)
-        waits = q.wait_percentiles(conn, scope)
-        callbacks = q.callbacks(conn, scope, now)
-        bookings = q.appointments(conn, scope)
-    heatmap, daily = _fold_hours(hourly, scope)
+        return QUERIES[name](conn, scope, now)
+
+
+def build_reports(engine: Engine, scope: Scope, *, now: datetime | None = None,
+                  only: Sequence[str] = TABLE_NAMES) -> Reports:
+    """Run the aggregates the asked tables need, side by side on their own connections, and fold them."""
+    now = now or datetime.now(UTC)
+    names = sorted({n for table in only for n in NEEDS[table]})
+    futures = {name: _POOL.submit(_run, engine, name, scope, now) for name in names}
+    got = {name: future.result() for name, future in futures.items()}
+    heatmap, daily = _fold_hours(got.get("hourly", []), scope)
+    outcomes = got.get("outcomes", [])
     total = sum(n for _, _, n in outcomes)
     contained = sum(n for _, human, n in outcomes if not human)
-    tables = {
-        "volume": _volume_table(heatmap),
-        "daily": Table("Appels par jour", ["Jour", "Appels"], [[d.isoformat(), n] for d, n in daily]),
-        "outcomes": _outcomes_table(outcomes, total),
-        "escalations": _escalations_table(escalations),
-        "waits": _waits_table(waits),
-        "abandoned": _abandoned_table(statuses, outcomes),
-        "callbacks": _callbacks_table(callbacks),
-        "appointments": _appointments_table(bookings),
+    makers: dict[str, Callable[[], Table]] = {
+        "volume": lambda: _volume_table(heatmap),
+        "daily": lambda: Table("Appels par jour", ["Jour", "Appels"], [[d.isoformat(), n] for d, n in daily]),
+        "outcomes": lambda: _outcomes_table(outcomes, total),
+        "escalations": lambda: _escalations_table(got["escalations"]),
+        "waits": lambda: _waits_table(got["waits"]),
+        "abandoned": lambda: _abandoned_table(got["statuses"], outcomes),
+        "callbacks": lambda: _callbacks_table(got["callbacks"]),
+        "appointments": lambda: _appointments_table(got["appointments"]),
     }
-    return Reports(heatmap, daily, total, contained, tables)
+    return Reports(heatmap, daily, total, contained, {name: makers[name]() for name in only})
 
 
 def _fold_hours(hourly: list[tuple[datetime, int]], scope: Scope) -> tuple[list[list[int]], list[tuple[date, int]]]:

@@ -64,9 +64,10 @@ def report_scope(request: Request, session: Session, user: ConsoleUser, practice
 
 
 def scoped_reports(request: Request, session: Session, engine: Any, user: ConsoleUser, practice_id: int | None,
-                   date_from: date | None, date_to: date | None) -> tuple[Scope, Reports]:
+                   date_from: date | None, date_to: date | None,
+                   only: tuple[str, ...] = TABLE_NAMES) -> tuple[Scope, Reports]:
     scope = report_scope(request, session, user, practice_id, date_from, date_to)
-    return scope, build_reports(engine, scope)
+    return scope, build_reports(engine, scope, only=only)
 
 
 @router.get("", response_model=ReportsOut, responses=ERRORS,
@@ -86,7 +87,7 @@ def get_csv(table: str, user: Manager, session: SessionDep, engine: EngineDep, r
             practice_id: PracticeQuery = None, date_from: FromQuery = None, date_to: ToQuery = None) -> Response:
     if table not in TABLE_NAMES:
         raise HTTPException(404, detail="Tableau inconnu.")
-    scope, reports = scoped_reports(request, session, engine, user, practice_id, date_from, date_to)
+    scope, reports = scoped_reports(request, session, engine, user, practice_id, date_from, date_to, (table,))
     name = f"permanence-{table}-{scope.span.first}-{scope.span.last}.csv"
     return Response("\ufeff" + reports.tables[table].csv(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -71,12 +72,29 @@ def _utc_hour(value: Any) -> datetime:
 
 
 def outcomes(conn: Connection, scope: Scope) -> list[tuple[str, bool, int]]:
-    """Calls per outcome, split by whether a human was involved (a ticket, or flagged escalated)."""
-    human = sa.or_(col(Ticket.id).is_not(None), col(Call.escalated).is_(True))
-    query = (sa.select(col(Call.outcome), human.label("human"), sa.func.count())
-             .select_from(Call).outerjoin(Ticket, col(Ticket.id) == col(Call.id))
-             .where(*_calls_where(scope)).group_by(col(Call.outcome), human))
-    return [(str(o or ""), bool(h), int(n)) for o, h, n in conn.execute(query)]
+    """Calls per outcome, split by whether a human was involved (flagged escalated, or a ticket exists).
+
+    Two index-friendly aggregates instead of a join of every call: calls by (outcome, escalated), and the
+    few calls not flagged escalated that still have a ticket (driven from the tickets of the period).
+    """
+    flagged = sa.select(col(Call.outcome), col(Call.escalated), sa.func.count()).where(*_calls_where(scope)) \
+        .group_by(col(Call.outcome), col(Call.escalated))
+    slack = timedelta(days=1)  # a ticket is created during its call
+    unflagged = (sa.select(col(Call.outcome), sa.func.count()).select_from(Ticket)
+                 .join(Call, col(Call.id) == col(Ticket.id))
+                 .where(col(Ticket.created_at) >= scope.start - slack, col(Ticket.created_at) < scope.end + slack,
+                        *_calls_where(scope), col(Call.escalated).is_(False))
+                 .group_by(col(Call.outcome)))
+    moved = {str(o or ""): int(n) for o, n in conn.execute(unflagged)}
+    counts: dict[tuple[str, bool], int] = {}
+    for outcome, escalated, n in conn.execute(flagged):
+        key = str(outcome or "")
+        human = bool(escalated)
+        shift = 0 if human else moved.get(key, 0)
+        counts[(key, human)] = counts.get((key, human), 0) + int(n) - shift
+        if shift:
+            counts[(key, True)] = counts.get((key, True), 0) + shift
+    return [(o, h, n) for (o, h), n in counts.items() if n]
 
 
 # --- escalations ------------------------------------------------------------------------------------------
@@ -99,15 +117,31 @@ def ticket_statuses(conn: Connection, scope: Scope) -> list[tuple[str, str, int]
 # --- wait before pick-up ------------------------------------------------------------------------------------
 
 
-def _waits(conn: Connection, scope: Scope) -> Any:
-    """Per ticket: its level and the seconds from its first `queued` event to its first `claimed` event."""
+def _first_events(conn: Connection, scope: Scope) -> Any:
+    """Per ticket of the scope: its level, first `queued` (q) and first `claimed` (c) instants.
+
+    PostgreSQL: one hash aggregate over the tickets' events. SQLite: two correlated lookups per ticket on the
+    (ticket_id, status, at) index, which its planner runs faster than grouping the joined events.
+    """
     status, at = col(TicketEvent.status), col(TicketEvent.at)
-    queued = sa.func.min(sa.case((status == "queued", at)))
-    claimed = sa.func.min(sa.case((status == "claimed", at)))
-    firsts = (sa.select(col(Ticket.level).label("level"), queued.label("q"), claimed.label("c"))
-              .select_from(TicketEvent).join(Ticket, col(Ticket.id) == col(TicketEvent.ticket_id))
-              .where(*_tickets_where(scope), status.in_(("queued", "claimed")))
-              .group_by(col(TicketEvent.ticket_id), col(Ticket.level)).subquery())
+    if _is_pg(conn):
+        return (sa.select(col(Ticket.level).label("level"), sa.func.min(sa.case((status == "queued", at))).label("q"),
+                          sa.func.min(sa.case((status == "claimed", at))).label("c"))
+                .select_from(TicketEvent).join(Ticket, col(Ticket.id) == col(TicketEvent.ticket_id))
+                .where(*_tickets_where(scope), status.in_(("queued", "claimed")))
+                .group_by(col(TicketEvent.ticket_id), col(Ticket.level)).subquery())
+
+    def first(name: str) -> Any:
+        return (sa.select(sa.func.min(at)).where(col(TicketEvent.ticket_id) == col(Ticket.id), status == name)
+                .correlate(Ticket).scalar_subquery())
+
+    return (sa.select(col(Ticket.level).label("level"), first("queued").label("q"), first("claimed").label("c"))
+            .where(*_tickets_where(scope)).subquery())
+
+
+def _waits(conn: Connection, scope: Scope) -> Any:
+    """Per picked-up ticket: its level and the seconds from its first `queued` to its first `claimed` event."""
+    firsts = _first_events(conn, scope)
     if _is_pg(conn):
         seconds: Any = sa.func.extract("epoch", firsts.c.c - firsts.c.q)
     else:
@@ -130,7 +164,7 @@ def wait_percentiles(conn: Connection, scope: Scope) -> list[WaitFigures]:
     waits = _waits(conn, scope)
     if _is_pg(conn):
         return _pg_percentiles(conn, waits)
-    return [*_window_percentiles(conn, waits, by_level=True), *_window_percentiles(conn, waits, by_level=False)]
+    return _sorted_percentiles(conn, waits)
 
 
 def _pg_percentiles(conn: Connection, waits: Any) -> list[WaitFigures]:
@@ -142,37 +176,25 @@ def _pg_percentiles(conn: Connection, waits: Any) -> list[WaitFigures]:
             for level, grouped, n, mean, p50, p95 in conn.execute(query) if n]
 
 
-def _window_percentiles(conn: Connection, waits: Any, *, by_level: bool) -> list[WaitFigures]:
-    """Portable percentile_cont: the database numbers the sorted waits and returns only the rows around
-    each percentile's position (at most two per percentile), which are interpolated here."""
-    part = [waits.c.level] if by_level else []
-    level = waits.c.level if by_level else sa.literal(ALL)
-    ranked = sa.select(
-        level.label("level"), waits.c.wait,
-        (sa.func.row_number().over(partition_by=part, order_by=waits.c.wait) - 1).label("rn"),
-        sa.func.count().over(partition_by=part).label("n"),
-        sa.func.avg(waits.c.wait).over(partition_by=part).label("mean"),
-    ).subquery()
-    floor_pos = [sa.cast(q * (ranked.c.n - 1), sa.Integer) for q in PERCENTILES]
-    near = sa.or_(*(ranked.c.rn == p for p in floor_pos), *(ranked.c.rn == p + 1 for p in floor_pos))
-    rows = conn.execute(sa.select(ranked.c.level, ranked.c.rn, ranked.c.wait, ranked.c.n, ranked.c.mean)
-                        .where(near).order_by(ranked.c.level, ranked.c.rn))
-    grouped: dict[str, tuple[int, float, dict[int, float]]] = {}
-    for lvl, rn, wait, n, mean in rows:
-        entry = grouped.setdefault(str(lvl), (int(n), float(mean), {}))
-        entry[2][int(rn)] = float(wait)
-    return [WaitFigures(lvl, n, round(mean, 1), *(_interpolate(values, n, q) for q in PERCENTILES))
-            for lvl, (n, mean, values) in grouped.items()]
+def _sorted_percentiles(conn: Connection, waits: Any) -> list[WaitFigures]:
+    """Portable percentile_cont: the database computes every wait and sorts them; only that one column
+    comes back, and the percentiles are read off the sorted lists (per level, and merged for all levels)."""
+    per_level: dict[str, list[float]] = {}
+    for level, wait in conn.execute(sa.select(waits.c.level, waits.c.wait).order_by(waits.c.level, waits.c.wait)):
+        per_level.setdefault(str(level), []).append(float(wait))
+    groups = {**per_level, ALL: list(heapq.merge(*per_level.values()))} if per_level else {}
+    return [WaitFigures(level, len(values), round(sum(values) / len(values), 1),
+                        *(_percentile(values, q) for q in PERCENTILES)) for level, values in groups.items()]
 
 
-def _interpolate(values: dict[int, float], n: int, q: float) -> float | None:
-    if n == 0:
+def _percentile(ordered: list[float], q: float) -> float | None:
+    """Linear interpolation between the closest ranks (what PostgreSQL's percentile_cont computes)."""
+    if not ordered:
         return None
-    pos = q * (n - 1)
+    pos = q * (len(ordered) - 1)
     low = math.floor(pos)
-    below = values[low]
-    above = values.get(low + 1, below)
-    return round(below + (pos - low) * (above - below), 1)
+    above = ordered[min(low + 1, len(ordered) - 1)]
+    return round(ordered[low] + (pos - low) * (above - ordered[low]), 1)
 
 
 def _num(value: Any) -> float | None:
