@@ -160,3 +160,14 @@ def test_fr_audio_misheard_caller_is_handed_over(world: AudioWorld, data_dir: Pa
     assert report["outcome"] == "escalated" and report["ticket"]["kind"] == "handoff"
     ticket = world.ticket(report["ticket"]["id"])
     assert ticket is not None and ticket.caller_number == CALLER
+
+
+def test_en_audio_emergency_on_the_voice_path_leaves_a_ticket(world: AudioWorld) -> None:
+    """The triage guard in `on_user_turn_completed` (voice path) stops the dialog and enqueues the hand-off."""
+    report = world.call(["Hello, I would like an appointment with Doctor Martin.",
+                         "My husband has a crushing pain in his chest."])
+    assert report.outcome == "escalated" and report.triage_level == "emergency"
+    assert report.ticket is not None and report.ticket["level"] == "emergency"
+    ticket = world.ticket(report.ticket["id"])
+    assert ticket is not None and ticket.kind == "handoff" and ticket.caller_number == CALLER
+    assert "call 15" in agent_text(report) and not world.appointments("Smith")
