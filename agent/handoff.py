@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -242,6 +243,8 @@ class CallHandoff:
                     emergency=policy.get("emergency_number") or "15"))
                 return
             due = self._best_time(text)
+            if not self.call.caller_number:  # no caller ID: the number they said, if any
+                self.call.caller_number = spoken_phone_number(text, self.lang)
         await self._make_callback(due)
         policy = await asyncio.to_thread(self.policy.after_hours, self.practice_id)
         when = _spoken_due(due, self.lang) if due else prompts.text("handoff_callback_soon", self.lang)
@@ -469,6 +472,15 @@ def _quietly(work: Callable[[], None], call_id: str) -> None:
         work()
     except Exception as exc:  # e.g. a secretary claimed it meanwhile: the ticket stays hers
         log.info("ticket left as it is after the hang-up", extra={"call_id": call_id, "error": type(exc).__name__})
+
+
+def spoken_phone_number(text: str, lang: str) -> str:
+    """A French phone number said in words or digits ("zéro six douze…"), as 10 digits; "" when none."""
+    from agent.dialog.text import digits_of_words
+
+    digits = re.sub(r"\D", "", digits_of_words(text, lang))
+    found = re.search(r"0[1-9]\d{8}", digits)
+    return found.group(0) if found else ""
 
 
 def numbers_text(policy: dict[str, Any], lang: str) -> str:

@@ -1,5 +1,8 @@
-"""LiveKit mode of the hand-off: the call's room is published for the console, and when a secretary joins the
-room (identity `secretary-…`, token minted by the console) the agent turns its audio input and output off."""
+"""LiveKit mode of the hand-off: the call's room published for the console; a joining secretary mutes the agent.
+
+The secretary joins with a token the console mints (identity `secretary-…`); the agent then turns its audio
+input and output off, and her leaving ends the call.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The issue's end to end in headless Chromium: a caller's emergency reaches the secretary's page, she takes the call
-with a fake microphone, audio flows both ways and the live transcript shows her words."""
+"""Headless Chromium end to end: a caller's emergency, the secretary takes the call, audio both ways, her words.
+
+A simulated caller speaks over the media-stream socket; the ticket appears on her page; she claims it and takes
+the call with a fake microphone; both directions are measured; the live transcript shows what she said.
+"""
 
 from __future__ import annotations
 

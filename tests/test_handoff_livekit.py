@@ -172,3 +172,13 @@ def test_redis_room_directory(shared_redis: Redis) -> None:  # noqa: F811
     assert rooms.room_for("c9") == "room-9" and 0 < shared_redis.ttl("test:rooms:livekit-room:c9") <= 4 * 3600
     rooms.forget("c9")
     assert rooms.room_for("c9") is None
+
+
+@pytest.mark.unit
+def test_a_number_said_in_words_is_kept_for_the_callback() -> None:
+    from agent.handoff import spoken_phone_number
+
+    said = "rappelez-moi au zéro six douze trente-quatre cinquante-six soixante-dix-huit demain"
+    assert spoken_phone_number(said, "fr") == "0612345678"
+    assert spoken_phone_number("06 12 34 56 78", "fr") == "0612345678"
+    assert spoken_phone_number("demain matin vers dix heures", "fr") == ""
