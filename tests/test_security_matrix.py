@@ -80,6 +80,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/api/tickets/{ticket_id}/release"): api(SECRETARY),
     ("POST", "/api/tickets/{ticket_id}/close"): api(SECRETARY),
     ("POST", "/api/presence"): api(SECRETARY),
+    ("GET", "/api/tickets/{ticket_id}/livekit-token"): api(SECRETARY),
+    # the secretary's live audio with the caller: only the ticket's holder (session + CSRF + same origin)
+    ("WS", "/ws/handoff/{ticket_id}"): Policy("websocket", SECRETARY),
     ("GET", "/queue"): page(VIEW),
     ("GET", "/softphone"): page(VIEW),
     # the manager's console (thresholds, replay, reports)
@@ -329,3 +332,20 @@ def test_a_disabled_user_loses_access_at_once(own_world: ConsoleWorld):
         answer = c.patch(f"/api/admin/users/{user_id}", json={"active": False}, headers={"X-CSRF-Token": admin.csrf})
         assert answer.status_code == 200, answer.text
     assert call(world.app, sessions["secretary"], "GET", "/api/queue").status_code == 401
+
+
+def test_console_websockets_refuse_anyone_but_their_roles(world: ConsoleWorld, sessions: dict[str, Session]):
+    """A console WebSocket (not the carriers' media stream) refuses the handshake to anonymous and other roles."""
+    from starlette.websockets import WebSocketDisconnect
+
+    sockets = [path for (method, path), policy in POLICY.items() if method == "WS" and policy.roles]
+    for path in sockets:
+        if ("WS", path) not in app_routes(world.app):
+            continue
+        for role in ROLES:
+            if role in POLICY[("WS", path)].roles:
+                continue
+            c = TestClient(world.app, cookies=sessions[role].cookies)
+            url = f"{concrete(path)}?csrf={sessions[role].csrf}"
+            with pytest.raises(WebSocketDisconnect), c.websocket_connect(url) as ws:
+                ws.receive_text()

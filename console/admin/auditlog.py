@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -62,8 +61,8 @@ def _row(entry: AuditLog) -> dict[str, Any]:
             "entity_id": entry.entity_id, "detail": entry.detail}
 
 
-def export_csv(session: Session, user: ConsoleUser, f: AuditFilter) -> Iterator[str]:
-    """CSV lines (header first); `detail` is JSON in one cell."""
+def export_csv(session: Session, user: ConsoleUser, f: AuditFilter) -> str:
+    """CSV (header first); `detail` is JSON in one cell. Built whole, so an error is an error, not a cut file."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -71,7 +70,7 @@ def export_csv(session: Session, user: ConsoleUser, f: AuditFilter) -> Iterator[
         row = _row(entry)
         row["detail"] = json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
         writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
-    yield buffer.getvalue()
+    return buffer.getvalue()
 
 
 def _cell(value: Any) -> str:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Path, Request
 from fastapi.responses import JSONResponse
+
+PathId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Identifiant (entier positif)")]
 
 
 class AdminError(Exception):
@@ -21,6 +26,13 @@ def not_found(what: str) -> AdminError:
 
 def install_admin_errors(app: FastAPI) -> None:
     app.add_exception_handler(AdminError, _handler)
+    # a value the database cannot store (an id beyond INTEGER, a malformed number) is the client's error, not a 500
+    app.add_exception_handler(OverflowError, _bad_value)
+    app.add_exception_handler(sa.exc.DataError, _bad_value)
+
+
+async def _bad_value(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": "Valeur hors limites pour la base de données."}, status_code=422)
 
 
 async def _handler(_request: Request, exc: Exception) -> JSONResponse:

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -14,8 +14,8 @@ from console.admin import auditlog
 from console.admin.api import ERRORS, Admin, Manager
 from console.admin.audit import record
 from console.admin.directory import practice_for
-from console.admin.errors import AdminError, not_found
-from console.admin.schemas import AuditOut, EraseIn, PatientOut, PurgeOut, RetentionIn, RetentionOut
+from console.admin.errors import AdminError, PathId, not_found
+from console.admin.schemas import MAX_ID, AuditOut, EraseIn, PatientOut, PurgeOut, RetentionIn, RetentionOut
 from console.auth import ConsoleUser, CsrfProtected
 from console.deps import SessionDep
 from practice import gdpr
@@ -25,9 +25,10 @@ from practice.retention import DEFAULTS, purge
 router = APIRouter(prefix="/api/admin", tags=["gdpr"], responses=ERRORS)
 CSRF = [CsrfProtected]
 Text = Annotated[str, Query(max_length=80)]
+OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
-def audit_filter(actor: Text = "", practice_id: int | None = None, entity: Text = "", entity_id: Text = "",
+def audit_filter(actor: Text = "", practice_id: OptionalId = None, entity: Text = "", entity_id: Text = "",
                  action: Text = "", since: date | None = None, until: date | None = None) -> auditlog.AuditFilter:
     return auditlog.AuditFilter(actor=actor, practice_id=practice_id, entity=entity, entity_id=entity_id,
                                 action=action, since=since, until=until)
@@ -36,7 +37,7 @@ def audit_filter(actor: Text = "", practice_id: int | None = None, entity: Text 
 
 
 @router.get("/audit", response_model=list[AuditOut], summary="Audit log: who viewed or changed what (filters)")
-def list_audit(user: Manager, session: SessionDep, actor: Text = "", practice_id: int | None = None,
+def list_audit(user: Manager, session: SessionDep, actor: Text = "", practice_id: OptionalId = None,
                entity: Text = "", entity_id: Text = "", action: Text = "", since: date | None = None,
                until: date | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[Any]:
@@ -47,24 +48,25 @@ def list_audit(user: Manager, session: SessionDep, actor: Text = "", practice_id
 @router.get("/audit/export", summary="Audit log export (CSV or JSON), same filters",
             responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
 def export_audit(user: Manager, session: SessionDep, format: Literal["csv", "json"] = "csv", actor: Text = "",
-                 practice_id: int | None = None, entity: Text = "", entity_id: Text = "", action: Text = "",
+                 practice_id: OptionalId = None, entity: Text = "", entity_id: Text = "", action: Text = "",
                  since: date | None = None, until: date | None = None) -> Any:
     f = audit_filter(actor, practice_id, entity, entity_id, action, since, until)
-    record(session, user, action="export", entity="audit_log", entity_id="", practice_id=practice_id,
-           filters={"actor": actor, "entity": entity, "action": action, "format": format})
+    record(session, user, action="export", entity="audit_log", entity_id="", practice_id=None,
+           filters={"actor": actor, "entity": entity, "action": action, "practice_id": practice_id,
+                    "format": format})
     session.commit()
     stamp = f"{utc_now():%Y%m%d-%H%M%S}"
     if format == "json":
         return JSONResponse(auditlog.export_json(session, user, f), headers={
             "Content-Disposition": f'attachment; filename="journal-audit-{stamp}.json"'})
-    return StreamingResponse(auditlog.export_csv(session, user, f), media_type="text/csv; charset=utf-8", headers={
+    return Response(auditlog.export_csv(session, user, f), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="journal-audit-{stamp}.csv"'})
 
 
 # --- retention ---------------------------------------------------------------------------------------------
 
 
-def retention_of(session: Session, practice_id: int) -> RetentionOut:
+def retention_of(session: Session, practice_id: PathId) -> RetentionOut:
     row = session.get(RetentionPolicy, practice_id)
     if row is None:
         return RetentionOut(practice_id=practice_id, is_default=True, **DEFAULTS.__dict__)
@@ -73,7 +75,7 @@ def retention_of(session: Session, practice_id: int) -> RetentionOut:
                         metadata_days=row.metadata_days)
 
 
-def set_retention(session: Session, user: ConsoleUser, practice_id: int, body: RetentionIn) -> RetentionOut:
+def set_retention(session: Session, user: ConsoleUser, practice_id: PathId, body: RetentionIn) -> RetentionOut:
     practice_for(session, user, practice_id)
     before = retention_of(session, practice_id).model_dump()
     row = session.get(RetentionPolicy, practice_id) or RetentionPolicy(practice_id=practice_id)
@@ -88,14 +90,14 @@ def set_retention(session: Session, user: ConsoleUser, practice_id: int, body: R
 
 
 @router.get("/practices/{practice_id}/retention", response_model=RetentionOut, summary="Retention durations (days)")
-def get_retention(practice_id: int, user: Manager, session: SessionDep) -> RetentionOut:
+def get_retention(practice_id: PathId, user: Manager, session: SessionDep) -> RetentionOut:
     practice_for(session, user, practice_id)
     return retention_of(session, practice_id)
 
 
 @router.put("/practices/{practice_id}/retention", response_model=RetentionOut,
             summary="Set the retention durations of a practice", dependencies=CSRF)
-def put_retention(practice_id: int, body: RetentionIn, user: Admin, session: SessionDep) -> RetentionOut:
+def put_retention(practice_id: PathId, body: RetentionIn, user: Admin, session: SessionDep) -> RetentionOut:
     return set_retention(session, user, practice_id, body)
 
 
@@ -129,7 +131,7 @@ def find_patients(user: Admin, session: SessionDep, phone: Annotated[str, Query(
 
 
 @router.get("/patients/{patient_id}/export", summary="Everything held about one patient (JSON download)")
-def export_patient(patient_id: int, user: Admin, session: SessionDep) -> JSONResponse:
+def export_patient(patient_id: PathId, user: Admin, session: SessionDep) -> JSONResponse:
     try:
         data = gdpr.export_patient(session, patient_id)
     except gdpr.PatientNotFound:
@@ -141,13 +143,13 @@ def export_patient(patient_id: int, user: Admin, session: SessionDep) -> JSONRes
 
 
 class ErasureOut(BaseModel):
-    patient_id: int
+    patient_id: PathId
     erased: dict[str, int]
 
 
 @router.post("/patients/{patient_id}/erase", response_model=ErasureOut,
              summary="Erase a patient's data (irreversible; body {\"confirm\": \"EFFACER\"})", dependencies=CSRF)
-def erase_patient(patient_id: int, body: EraseIn, user: Admin, session: SessionDep) -> ErasureOut:
+def erase_patient(patient_id: PathId, body: EraseIn, user: Admin, session: SessionDep) -> ErasureOut:
     if body.confirm != gdpr.CONFIRMATION:
         raise AdminError(422, f"Confirmation manquante : tapez {gdpr.CONFIRMATION} pour effacer (irréversible).")
     try:

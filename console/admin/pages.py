@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from console.admin import directory as d
+from console.admin.errors import PathId
 from console.admin.forms import (
     PageAdmin,
     PageManager,
@@ -67,7 +68,7 @@ async def create_practice(request: Request, user: PageAdmin, session: SessionDep
 # --- one practice ------------------------------------------------------------------------------------------
 
 
-def practice_page(request: Request, user: ConsoleUser, session: SessionDep, practice_id: int, *, error: str = "",
+def practice_page(request: Request, user: ConsoleUser, session: SessionDep, practice_id: PathId, *, error: str = "",
                   status: int = 200) -> Response:
     practice = d.practice_for(session, user, practice_id)
     hours = format_spans([(r.weekday, r.opens, r.closes) for r in d.opening_hours(session, practice_id)])
@@ -78,7 +79,7 @@ def practice_page(request: Request, user: ConsoleUser, session: SessionDep, prac
 
 
 @router.get("/practices/{practice_id}", response_class=HTMLResponse)
-def show_practice(practice_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+def show_practice(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     return practice_page(request, user, session, practice_id)
 
 
@@ -95,12 +96,12 @@ def _practice_update(form: FormData) -> PracticeUpdateIn:
                             recording_enabled=checked(form, "recording_enabled"), after_hours_policy=policy)
 
 
-def _on_practice(request: Request, user: ConsoleUser, session: SessionDep, practice_id: int) -> Any:
+def _on_practice(request: Request, user: ConsoleUser, session: SessionDep, practice_id: PathId) -> Any:
     return lambda message, status: practice_page(request, user, session, practice_id, error=message, status=status)
 
 
 @router.post("/practices/{practice_id}", dependencies=CSRF)
-async def save_practice(practice_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+async def save_practice(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
     return attempt(lambda: d.update_practice(session, user, practice_id, _practice_update(form)),
                    f"/admin/practices/{practice_id}?ok=Réglages+enregistrés",
@@ -116,7 +117,7 @@ def _week(form: FormData) -> OpeningHoursIn:
 
 
 @router.post("/practices/{practice_id}/hours", dependencies=CSRF)
-async def save_hours(practice_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+async def save_hours(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
     return attempt(lambda: d.replace_opening_hours(session, user, practice_id, _week(form)),
                    f"/admin/practices/{practice_id}?ok=Horaires+enregistrés#horaires",
@@ -124,7 +125,7 @@ async def save_hours(practice_id: int, request: Request, user: PageManager, sess
 
 
 @router.post("/practices/{practice_id}/closures", dependencies=CSRF)
-async def add_closure(practice_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+async def add_closure(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
     return attempt(lambda: d.add_closure(session, user, practice_id, ClosureIn.model_validate(
         {"day": text(form, "day"), "reason": text(form, "reason")})),
@@ -133,7 +134,7 @@ async def add_closure(practice_id: int, request: Request, user: PageManager, ses
 
 
 @router.post("/closures/{closure_id}/delete", dependencies=CSRF)
-def delete_closure(closure_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+def delete_closure(closure_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     closure = d.get_row(session, PracticeClosure, closure_id, "Fermeture")
     pid = closure.practice_id
     return attempt(lambda: d.delete_closure(session, user, closure_id),
@@ -142,7 +143,7 @@ def delete_closure(closure_id: int, request: Request, user: PageManager, session
 
 
 @router.post("/practices/{practice_id}/practitioners", dependencies=CSRF)
-async def add_practitioner(practice_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+async def add_practitioner(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
     return attempt(lambda: d.add_practitioner(session, user, practice_id, _practitioner(form)),
                    f"/admin/practices/{practice_id}?ok=Praticien+ajouté#praticiens",
@@ -157,7 +158,7 @@ def _practitioner(form: FormData) -> PractitionerIn:
 
 
 @router.post("/practices/{practice_id}/retention", dependencies=CSRF)
-async def save_retention(practice_id: int, request: Request, user: PageAdmin, session: SessionDep) -> Response:
+async def save_retention(practice_id: PathId, request: Request, user: PageAdmin, session: SessionDep) -> Response:
     form = await request.form()
 
     def act() -> Any:
@@ -171,7 +172,7 @@ async def save_retention(practice_id: int, request: Request, user: PageAdmin, se
 # --- one practitioner --------------------------------------------------------------------------------------
 
 
-def practitioner_page(request: Request, user: ConsoleUser, session: SessionDep, practitioner_id: int, *,
+def practitioner_page(request: Request, user: ConsoleUser, session: SessionDep, practitioner_id: PathId, *,
                       error: str = "", status: int = 200) -> Response:
     practitioner = d.practitioner_for(session, user, practitioner_id)
     rules = d.availability(session, practitioner_id)
@@ -183,17 +184,17 @@ def practitioner_page(request: Request, user: ConsoleUser, session: SessionDep, 
     return render(request, user, "practitioner.html", context, status=status)
 
 
-def _on_practitioner(request: Request, user: ConsoleUser, session: SessionDep, practitioner_id: int) -> Any:
+def _on_practitioner(request: Request, user: ConsoleUser, session: SessionDep, practitioner_id: PathId) -> Any:
     return lambda m, s: practitioner_page(request, user, session, practitioner_id, error=m, status=s)
 
 
 @router.get("/practitioners/{practitioner_id}", response_class=HTMLResponse)
-def show_practitioner(practitioner_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+def show_practitioner(practitioner_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     return practitioner_page(request, user, session, practitioner_id)
 
 
 @router.post("/practitioners/{practitioner_id}", dependencies=CSRF)
-async def save_practitioner(practitioner_id: int, request: Request, user: PageManager,
+async def save_practitioner(practitioner_id: PathId, request: Request, user: PageManager,
                             session: SessionDep) -> Response:
     form = await request.form()
 
@@ -207,7 +208,7 @@ async def save_practitioner(practitioner_id: int, request: Request, user: PageMa
 
 
 @router.post("/practitioners/{practitioner_id}/types", dependencies=CSRF)
-async def add_type(practitioner_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+async def add_type(practitioner_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
     return attempt(lambda: d.add_consultation_type(session, user, practitioner_id, ConsultationTypeIn.model_validate(
         {"name": text(form, "name"), "duration_minutes": text(form, "duration_minutes"),
@@ -217,7 +218,7 @@ async def add_type(practitioner_id: int, request: Request, user: PageManager, se
 
 
 @router.post("/consultation-types/{type_id}/delete", dependencies=CSRF)
-def delete_type(type_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+def delete_type(type_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     row = d.get_row(session, ConsultationType, type_id, "Type de consultation")
     pid = row.practitioner_id
     return attempt(lambda: d.delete_consultation_type(session, user, type_id),
@@ -234,7 +235,7 @@ def _availability(form: FormData) -> AvailabilityIn:
 
 
 @router.post("/practitioners/{practitioner_id}/availability", dependencies=CSRF)
-async def save_availability(practitioner_id: int, request: Request, user: PageManager,
+async def save_availability(practitioner_id: PathId, request: Request, user: PageManager,
                             session: SessionDep) -> Response:
     form = await request.form()
     return attempt(lambda: d.replace_availability(session, user, practitioner_id, _availability(form)),
@@ -243,7 +244,7 @@ async def save_availability(practitioner_id: int, request: Request, user: PageMa
 
 
 @router.post("/practitioners/{practitioner_id}/exceptions", dependencies=CSRF)
-async def add_exception(practitioner_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+async def add_exception(practitioner_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
     return attempt(lambda: d.add_exception(session, user, practitioner_id, ExceptionIn.model_validate(
         {"kind": text(form, "kind") or "absence", "starts_at": text(form, "starts_at"),
@@ -253,7 +254,7 @@ async def add_exception(practitioner_id: int, request: Request, user: PageManage
 
 
 @router.post("/exceptions/{exception_id}/delete", dependencies=CSRF)
-def delete_exception(exception_id: int, request: Request, user: PageManager, session: SessionDep) -> Response:
+def delete_exception(exception_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     row = d.get_row(session, AvailabilityException, exception_id, "Absence")
     pid = row.practitioner_id
     return attempt(lambda: d.delete_exception(session, user, exception_id),

@@ -13,10 +13,10 @@ from console.admin import auditlog
 from console.admin import directory as d
 from console.admin import users as u
 from console.admin.audit import record
-from console.admin.errors import AdminError
+from console.admin.errors import AdminError, PathId
 from console.admin.forms import PageAdmin, PageManager, attempt, checked, lines_list, render, text
 from console.admin.gdpr_api import audit_filter
-from console.admin.schemas import ROLES_FR, PasswordIn, UserCreateIn, UserUpdateIn
+from console.admin.schemas import MAX_ID, ROLES_FR, PasswordIn, UserCreateIn, UserUpdateIn
 from console.auth import ConsoleUser, CsrfProtected
 from console.deps import SessionDep
 from practice import gdpr
@@ -24,6 +24,14 @@ from practice import gdpr
 router = APIRouter(prefix="/admin", include_in_schema=False)
 CSRF = [CsrfProtected]
 Text = Annotated[str, Query(max_length=100)]
+Short = Annotated[str, Query(max_length=12)]
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 # --- users -------------------------------------------------------------------------------------------------
@@ -61,7 +69,7 @@ async def create_user(request: Request, user: PageAdmin, session: SessionDep) ->
 
 
 @router.post("/users/{user_id}", dependencies=CSRF)
-async def update_user(user_id: int, request: Request, user: PageAdmin, session: SessionDep) -> Response:
+async def update_user(user_id: PathId, request: Request, user: PageAdmin, session: SessionDep) -> Response:
     form = await request.form()
     return attempt(lambda: u.update_user(session, user, user_id, UserUpdateIn.model_validate({
         "full_name": text(form, "full_name"), "role": text(form, "role"), "active": checked(form, "active"),
@@ -72,7 +80,7 @@ async def update_user(user_id: int, request: Request, user: PageAdmin, session: 
 
 
 @router.post("/users/{user_id}/password", dependencies=CSRF)
-async def reset_password(user_id: int, request: Request, user: PageAdmin, session: SessionDep) -> Response:
+async def reset_password(user_id: PathId, request: Request, user: PageAdmin, session: SessionDep) -> Response:
     form = await request.form()
     password = form.get("password")
     return attempt(lambda: u.reset_password(session, user, user_id, PasswordIn(
@@ -85,10 +93,12 @@ async def reset_password(user_id: int, request: Request, user: PageAdmin, sessio
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def show_audit(request: Request, user: PageManager, session: SessionDep, actor: Text = "",
-               practice_id: int | None = None, entity: Text = "", entity_id: Text = "", action: Text = "",
-               since: date | None = None, until: date | None = None) -> Response:
-    f = audit_filter(actor, practice_id, entity, entity_id, action, since, until)
+def show_audit(request: Request, user: PageManager, session: SessionDep, actor: Text = "", practice_id: Short = "",
+               entity: Text = "", entity_id: Text = "", action: Text = "", since: Short = "",
+               until: Short = "") -> Response:
+    """The form's empty fields mean "any": they come as empty strings, not as missing values."""
+    chosen = int(practice_id) if practice_id.isdigit() and 0 < int(practice_id) <= MAX_ID else None
+    f = audit_filter(actor, chosen, entity, entity_id, action, _day(since), _day(until))
     rows = auditlog.search(session, user, f, limit=200)
     query = str(request.url.query)
     return render(request, user, "audit.html", {"rows": rows, "f": f, "query": query,
@@ -112,12 +122,12 @@ def patients_page(request: Request, user: ConsoleUser, session: Session, *, phon
 
 @router.get("/patients", response_class=HTMLResponse)
 def show_patients(request: Request, user: PageAdmin, session: SessionDep, phone: Annotated[str, Query(
-        max_length=30)] = "", name: Text = "", birth_date: date | None = None) -> Response:
-    return patients_page(request, user, session, phone=phone.strip(), name=name.strip(), birth_date=birth_date)
+        max_length=30)] = "", name: Text = "", birth_date: Short = "") -> Response:
+    return patients_page(request, user, session, phone=phone.strip(), name=name.strip(), birth_date=_day(birth_date))
 
 
 @router.post("/patients/{patient_id}/erase", dependencies=CSRF)
-async def erase_patient(patient_id: int, request: Request, user: PageAdmin, session: SessionDep) -> Response:
+async def erase_patient(patient_id: PathId, request: Request, user: PageAdmin, session: SessionDep) -> Response:
     form = await request.form()
 
     def act() -> None:

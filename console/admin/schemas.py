@@ -20,6 +20,8 @@ Skill = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0
 RoleName = Literal["secretary", "manager", "admin"]
 ROLES_FR = {"secretary": "Secrétaire", "manager": "Responsable", "admin": "Administrateur"}
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
+MAX_ID = 2_147_483_647  # a database INTEGER: larger ids cannot exist (and SQLite/PostgreSQL would raise)
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def _known_timezone(value: str) -> str:
@@ -264,7 +266,7 @@ class UserCreateIn(BaseModel):
     password: Password
     languages: list[LangCode] = Field(default_factory=lambda: ["fr"], max_length=10)
     skills: list[Skill] = Field(default_factory=list, max_length=30)
-    practice_ids: list[int] = Field(default_factory=list, max_length=200)
+    practice_ids: list[RowId] = Field(default_factory=list, max_length=200)
     active: bool = True
 
 
@@ -274,7 +276,7 @@ class UserUpdateIn(BaseModel):
     role: RoleName | None = None
     languages: list[LangCode] | None = Field(default=None, max_length=10)
     skills: list[Skill] | None = Field(default=None, max_length=30)
-    practice_ids: list[int] | None = Field(default=None, max_length=200)
+    practice_ids: list[RowId] | None = Field(default=None, max_length=200)
     active: bool | None = None
 
 
