@@ -120,7 +120,7 @@ def database_text(engine: Engine) -> str:
                                       {"birth_date": "1956-03-12"}, {"phone": "06.12.34.56.78", "name": "Dupont"}])
 def test_find_a_patient(world: ConsoleWorld, admin: TestClient, criteria: dict[str, str]):
     seeded = seed_patient(world)
-    found = admin.get("/api/admin/patients", params=criteria)
+    found = admin.post("/api/admin/patients/search", json=criteria)
     assert found.status_code == 200, found.text
     assert [p["id"] for p in found.json()] == [seeded.patient_id]
     with Session(world.engine) as session:
@@ -129,7 +129,7 @@ def test_find_a_patient(world: ConsoleWorld, admin: TestClient, criteria: dict[s
 
 
 def test_search_needs_a_criterion(world: ConsoleWorld, admin: TestClient):
-    assert admin.get("/api/admin/patients").status_code == 422
+    assert admin.post("/api/admin/patients/search", json={}).status_code == 422
 
 
 def test_export_has_everything_about_the_patient_and_nothing_else(world: ConsoleWorld, admin: TestClient):
@@ -177,9 +177,9 @@ def test_erasure_leaves_nothing_identifying(world: ConsoleWorld, admin: TestClie
 
 def test_erasure_from_the_page(world: ConsoleWorld, admin: TestClient):
     seeded = seed_patient(world)
-    page = admin.get("/admin/patients", params={"name": "Dupont", "phone": "", "birth_date": ""})
-    assert page.status_code == 200 and "Exporter toutes ses données" in page.text
     token = admin.headers["X-CSRF-Token"]
+    page = admin.post("/admin/patients", data={"csrf_token": token, "name": "Dupont", "phone": "", "birth_date": ""})
+    assert page.status_code == 200 and "Exporter toutes ses données" in page.text
     wrong = admin.post(f"/admin/patients/{seeded.patient_id}/erase", data={"csrf_token": token, "confirm": "effacer"})
     assert wrong.status_code == 422 and "non confirmé" in wrong.text
     done = admin.post(f"/admin/patients/{seeded.patient_id}/erase", data={"csrf_token": token, "confirm": "EFFACER"})

@@ -134,7 +134,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/api/admin/practices/{practice_id}/retention"): api(MANAGE),
     ("PUT", "/api/admin/practices/{practice_id}/retention"): api(ADMIN),
     ("POST", "/api/admin/retention/purge"): api(ADMIN),
-    ("GET", "/api/admin/patients"): api(ADMIN),
+    ("POST", "/api/admin/patients/search"): api(ADMIN),
     ("GET", "/api/admin/patients/{patient_id}/export"): api(ADMIN),
     ("POST", "/api/admin/patients/{patient_id}/erase"): api(ADMIN),
     # administration pages
@@ -160,6 +160,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/admin/users/{user_id}/password"): page(ADMIN),
     ("GET", "/admin/audit"): page(MANAGE),
     ("GET", "/admin/patients"): page(ADMIN),
+    ("POST", "/admin/patients"): page(ADMIN),
     ("POST", "/admin/patients/{patient_id}/erase"): page(ADMIN),
 }
 

@@ -15,7 +15,16 @@ from console.admin.api import ERRORS, Admin, Manager
 from console.admin.audit import record
 from console.admin.directory import practice_for
 from console.admin.errors import AdminError, PathId, not_found
-from console.admin.schemas import MAX_ID, AuditOut, EraseIn, PatientOut, PurgeOut, RetentionIn, RetentionOut
+from console.admin.schemas import (
+    MAX_ID,
+    AuditOut,
+    EraseIn,
+    PatientOut,
+    PatientQuery,
+    PurgeOut,
+    RetentionIn,
+    RetentionOut,
+)
 from console.auth import ConsoleUser, CsrfProtected
 from console.deps import SessionDep
 from practice import gdpr
@@ -118,14 +127,14 @@ def run_purge(body: PurgeIn, user: Admin, session: SessionDep, request: Request)
 # --- a patient's rights ---------------------------------------------------------------------------------------
 
 
-@router.get("/patients", response_model=list[PatientOut], summary="Find a patient (phone, name, date of birth)")
-def find_patients(user: Admin, session: SessionDep, phone: Annotated[str, Query(max_length=30)] = "",
-                  name: Annotated[str, Query(max_length=100)] = "", birth_date: date | None = None) -> list[Any]:
-    if not (phone.strip() or name.strip() or birth_date):
+@router.post("/patients/search", response_model=list[PatientOut], dependencies=CSRF,
+             summary="Find a patient by phone, name or date of birth (POST: the criteria stay out of URLs and logs)")
+def find_patients(body: PatientQuery, user: Admin, session: SessionDep) -> list[Any]:
+    if not (body.phone.strip() or body.name.strip() or body.birth_date):
         raise AdminError(422, "Donnez au moins un critère : téléphone, nom ou date de naissance.")
-    found = gdpr.find_patients(session, phone=phone, name=name, birth_date=birth_date)
+    found = gdpr.find_patients(session, phone=body.phone, name=body.name, birth_date=body.birth_date)
     record(session, user, action="search", entity="patient", entity_id="", practice_id=None, results=len(found),
-           criteria=[k for k, v in {"phone": phone, "name": name, "birth_date": birth_date}.items() if v])
+           criteria=[k for k, v in body.model_dump().items() if v])
     session.commit()
     return found
 

@@ -121,9 +121,16 @@ def patients_page(request: Request, user: ConsoleUser, session: Session, *, phon
 
 
 @router.get("/patients", response_class=HTMLResponse)
-def show_patients(request: Request, user: PageAdmin, session: SessionDep, phone: Annotated[str, Query(
-        max_length=30)] = "", name: Text = "", birth_date: Short = "") -> Response:
-    return patients_page(request, user, session, phone=phone.strip(), name=name.strip(), birth_date=_day(birth_date))
+def show_patients(request: Request, user: PageAdmin, session: SessionDep) -> Response:
+    return patients_page(request, user, session)
+
+
+@router.post("/patients", response_class=HTMLResponse, dependencies=CSRF)
+async def search_patients(request: Request, user: PageAdmin, session: SessionDep) -> Response:
+    """A POST form: a patient's name or number must not end up in URLs, browser history or access logs."""
+    form = await request.form()
+    return patients_page(request, user, session, phone=text(form, "phone")[:30], name=text(form, "name")[:100],
+                         birth_date=_day(text(form, "birth_date")[:12]))
 
 
 @router.post("/patients/{patient_id}/erase", dependencies=CSRF)

@@ -339,6 +339,13 @@ class PatientOut(BaseModel):
     phone: str
 
 
+class PatientQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: Annotated[str, StringConstraints(max_length=30)] = ""
+    name: Annotated[str, StringConstraints(max_length=100)] = ""
+    birth_date: date | None = None
+
+
 class EraseIn(BaseModel):
     """Erasure is irreversible: type EFFACER to confirm."""
 
