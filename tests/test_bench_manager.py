@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import resource
 import statistics
 import sys
 import time
@@ -87,6 +88,18 @@ def year(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     drop()
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the replay's worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} on {os.cpu_count()} CPU(s)"
+
+
 def _ms(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -109,15 +122,16 @@ def test_replay_of_10000_recorded_utterances(year: YearDb):
                          ("all distinct", [Sample(s.key, f"{s.text} (appel {i})", s.label, s.call_id, s.seq)
                                            for i, s in enumerate(samples)])):
         assessor = Assessor()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu()
         cold = compare(batch, Thresholds(), draft, assessor)
-        cold_s = time.perf_counter() - t0
+        cold_s, cold_cpu = time.perf_counter() - t0, _cpu() - cpu0
         t0 = time.perf_counter()
         compare(batch, Thresholds(), draft, assessor)
         warm_s = time.perf_counter() - t0
         distinct = len({s.text for s in batch})
         rows.append(f"[{year.name}] replay {REPLAY_N} utterances ({label}, {distinct} distinct, "
-                    f"{assessor.workers} worker(s)): load {load_s:.2f} s, cold {cold_s:.2f} s, "
+                    f"{assessor.workers} worker(s)): load {load_s:.2f} s, cold {cold_s:.2f} s "
+                    f"(CPU {cold_cpu:.2f} s in all processes), "
                     f"cached {warm_s:.2f} s, changed {cold.changed_total}")
         assert cold.active.total == REPLAY_N
     RESULTS.extend(rows)
@@ -161,15 +175,17 @@ def test_report_pages_p50_p95(year: YearDb):
             for label, url in pages:
                 for _ in range(2):
                     assert manager.get(url).status_code == 200
-                timings = []
+                timings, cpu = [], []
                 for _ in range(RUNS):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     answer = manager.get(url)
                     timings.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
                     assert answer.status_code == 200
                 p50, p95 = _ms(timings)
                 verdict = "ok" if p95 < TARGET_MS else "OVER"
-                RESULTS.append(f"[{year.name}] {label:<28} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {verdict}")
+                RESULTS.append(f"[{year.name}] {label:<28} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {verdict:4} "
+                               f"(this process's CPU p50 {_ms(cpu)[0]:5.1f} ms; {_load()})")
     finally:
         drop_prefix(redis, world.keys)
         redis.close()
@@ -179,7 +195,8 @@ def test_report_pages_p50_p95(year: YearDb):
 def print_table() -> Iterator[None]:
     """After the module: print every figure (also without -s) and keep them under artifacts/bench/."""
     yield
-    lines = ["", "Manager console benchmark (" + time.strftime("%Y-%m-%d %H:%M") + ")", *("  " + r for r in RESULTS)]
+    lines = ["", f"Manager console benchmark ({time.strftime('%Y-%m-%d %H:%M')}, {_load()})",
+             *("  " + r for r in RESULTS)]
     if sys.__stdout__ is not None:
         sys.__stdout__.write("\n".join(lines) + "\n")
     out = Path(os.environ.get("PERMANENCE_ARTIFACTS", "artifacts")) / "bench"

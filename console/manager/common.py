@@ -8,6 +8,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException
+from pydantic import Field
 
 from console.auth import ConsoleUser, require_role
 from practice.models import Role
@@ -16,6 +17,9 @@ MANAGER_ROLES = (Role.manager, Role.admin)
 Manager = Annotated[ConsoleUser, require_role(*MANAGER_ROLES)]
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+MAX_ID = 2_147_483_647
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ def period(first: date | None, last: date | None, tz: ZoneInfo, *, today: date |
     today = today or datetime.now(tz).date()
     last = last or (today if first is None else min(today, first + timedelta(days=DEFAULT_DAYS - 1)))
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    if not (EARLIEST <= first <= LATEST and EARLIEST <= last <= LATEST):
+        raise HTTPException(status_code=422, detail="Les dates doivent être comprises entre 2000 et 2099.")
     if first > last:
         raise HTTPException(status_code=422, detail="La date de début doit précéder la date de fin.")
     if (last - first).days + 1 > MAX_DAYS:

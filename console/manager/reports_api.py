@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from console.auth import ConsoleUser
 from console.deps import EngineDep, SessionDep
-from console.manager.common import Manager, Period, period, practices_in_scope
+from console.manager.common import DbId, Manager, Period, period, practices_in_scope
 from console.manager.reports import TABLE_NAMES, Reports, build_reports
 from console.manager.reports_sql import Scope
 from practice.models import Practice
@@ -45,7 +45,7 @@ class ReportsOut(BaseModel):
 
 
 router = APIRouter(prefix="/api/manager/reports", tags=["manager: reports"])
-PracticeQuery = Annotated[int | None, Query(description="One practice; none: every practice the user sees")]
+PracticeQuery = Annotated[DbId | None, Query(description="One practice; none: every practice the user sees")]
 FromQuery = Annotated[date | None, Query(description="First local day (default: 30 days ago)")]
 ToQuery = Annotated[date | None, Query(description="Last local day, included (default: today)")]
 ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "Not logged in"},

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from console.auth import ConsoleUser, CsrfProtected
 from console.deps import EngineDep, SessionDep
-from console.manager.common import Manager, period, practices_in_scope
+from console.manager.common import DbId, Manager, period, practices_in_scope
 from console.manager.fields import FieldInfo, threshold_fields
 from console.manager.whatif import EVAL_SET_PATH, Assessor, whatif
 from escalation.threshold_store import ConfigNotFound, ConfigStateError, ThresholdStore
@@ -65,7 +65,7 @@ class ThresholdsView(BaseModel):
 
 
 class DraftBody(BaseModel):
-    practice_id: int | None = Field(default=None, description="None: the group default")
+    practice_id: DbId | None = Field(default=None, description="None: the group default")
     values: dict[str, Any] = Field(description="Settings (nested: sla_seconds: {urgent: 120}); missing → default")
     note: str = Field(default="", max_length=500)
 
@@ -86,7 +86,7 @@ class Validation(BaseModel):
 
 
 class ReplayBody(BaseModel):
-    practice_id: int | None = None
+    practice_id: DbId | None = None
     values: dict[str, Any] = Field(description="The draft's settings")
     date_from: date | None = Field(default=None, description="First local day (default: 30 days ago)")
     date_to: date | None = Field(default=None, description="Last local day (default: today)")
@@ -144,8 +144,8 @@ class ActivateBody(BaseModel):
 
 
 class RollbackBody(BaseModel):
-    practice_id: int | None = None
-    to_version: int = Field(ge=1)
+    practice_id: DbId | None = None
+    to_version: DbId
     reason: str = Field(default="", max_length=500, description="Why (required, kept in the audit log)")
 
 
@@ -245,7 +245,7 @@ def _practice_tz(session: Session, practice_id: int | None, request: Request) ->
 @router.get("", response_model=ThresholdsView, responses=ERRORS,
             summary="A practice's thresholds: active version, draft, history, audit trail and field help")
 def get_thresholds(user: Manager, session: SessionDep, engine: EngineDep,
-                   practice_id: Annotated[int | None, Query(description="None: the group default")] = None,
+                   practice_id: Annotated[DbId | None, Query(description="None: the group default")] = None,
                    ) -> ThresholdsView:
     _check_practice(user, practice_id)
     return thresholds_view(session, threshold_store(engine), practice_id)
@@ -278,7 +278,7 @@ def create_draft(body: DraftBody, user: Manager, session: SessionDep, engine: En
 
 @router.put("/drafts/{config_id}", response_model=ConfigVersion, dependencies=[CsrfProtected],
             responses={**ERRORS, 409: {"description": "Not a draft any more"}}, summary="Replace a draft's values")
-def update_draft(config_id: int, body: DraftUpdate, user: Manager, session: SessionDep,
+def update_draft(config_id: DbId, body: DraftUpdate, user: Manager, session: SessionDep,
                  engine: EngineDep) -> ConfigVersion:
     store = threshold_store(engine)
     with domain_errors():
@@ -304,7 +304,7 @@ def replay_draft(body: ReplayBody, user: Manager, session: SessionDep, engine: E
 @router.post("/{config_id}/activate", response_model=ConfigVersion, dependencies=[CsrfProtected],
              responses={**ERRORS, 409: {"description": "Not a draft"}},
              summary="Put a draft in force (the previous version is archived; who/when/why audited)")
-def activate(config_id: int, body: ActivateBody, user: Manager, session: SessionDep,
+def activate(config_id: DbId, body: ActivateBody, user: Manager, session: SessionDep,
              engine: EngineDep) -> ConfigVersion:
     store = threshold_store(engine)
     with domain_errors():
