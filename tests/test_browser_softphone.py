@@ -37,8 +37,9 @@ def caller_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("softphone-audio")
     raw, wav = folder / "raw.wav", folder / "caller.wav"
     subprocess.run(["espeak-ng", "-v", "fr", "-s", "150", "-w", str(raw), SENTENCE], check=True)
-    # -D: no dither (deterministic transcript); 1 s of silence before, 4 s after (end of turn, then it loops)
-    subprocess.run(["sox", str(raw), "-D", "-r", "48000", "-b", "16", "-c", "1", str(wav), "pad", "1.0", "4.0"],
+    # -D: no dither (deterministic transcript); 1 s of silence before, 40 s after: the reply (proposed slots,
+    # ~10 s) plays out before the file loops and the caller speaks again
+    subprocess.run(["sox", str(raw), "-D", "-r", "48000", "-b", "16", "-c", "1", str(wav), "pad", "1.0", "40.0"],
                    check=True)
     return wav
 
@@ -60,7 +61,8 @@ def _wait(page: Any, condition: Any, timeout: float, what: str) -> dict[str, Any
         if condition(stats):
             return stats
         time.sleep(0.25)
-    raise AssertionError(f"{what} within {timeout} s; stats {_stats(page)}")
+    transcript = page.inner_text("#transcript")
+    raise AssertionError(f"{what} within {timeout} s; stats {_stats(page)}; transcript:\n{transcript}")
 
 
 def test_a_caller_speaks_to_the_agent_and_sees_the_transcript_and_triage(demo_url: str, caller_wav: Path) -> None:

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -75,18 +75,23 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def speaking_mic(pulse: dict[str, str], tmp_path: Path) -> Iterator[None]:
-    """The caller's sentence (1 s silence, sentence, 4 s silence) played into the "mic" sink, ten times over."""
+def speaking_mic(pulse: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], None]]:
+    """Starts the caller's sentence (1 s silence, sentence, 40 s silence) on the "mic" sink when called."""
     raw, wav = tmp_path / "raw.wav", tmp_path / "caller.wav"
     subprocess.run(["espeak-ng", "-v", "fr", "-s", "150", "-w", str(raw), SENTENCE], check=True)
-    subprocess.run(["sox", str(raw), "-D", "-r", "48000", "-b", "16", "-c", "1", str(wav), "pad", "1.0", "4.0",
-                    "repeat", "9"], check=True)
-    player = subprocess.Popen(["paplay", "--device=mic", str(wav)], env=pulse)
+    subprocess.run(["sox", str(raw), "-D", "-r", "48000", "-b", "16", "-c", "1", str(wav), "pad", "1.0", "40.0"],
+                   check=True)
+    players: list[subprocess.Popen[bytes]] = []
+
+    def speak() -> None:
+        players.append(subprocess.Popen(["paplay", "--device=mic", str(wav)], env=pulse))
+
     try:
-        yield
+        yield speak
     finally:
-        player.terminate()
-        player.wait(timeout=10)
+        for player in players:
+            player.terminate()
+            player.wait(timeout=10)
 
 
 def _wait_for(condition: Any, timeout: float) -> None:
@@ -200,13 +205,14 @@ def _drain_stderr(proc: subprocess.Popen[str]) -> None:
 # --- tests ---------------------------------------------------------------------------------------------------
 
 
-async def test_a_caller_speaks_to_the_agent_from_firefox(demo_url: str, pulse: dict[str, str], speaking_mic: None,
-                                                       tmp_path: Path) -> None:
+async def test_a_caller_speaks_to_the_agent_from_firefox(demo_url: str, pulse: dict[str, str],
+                                                       speaking_mic: Callable[[], None], tmp_path: Path) -> None:
     async with firefox(demo_url + "/softphone", ALLOW_MIC, pulse, tmp_path / "profile") as ff:
         assert await ff.js("document.querySelector('h1').textContent") == "Appeler l'accueil"
         await ff.js("document.getElementById('call').click(), 1")
         await ff.wait("window.permanenceSoftphone.stats.mediaIn > 25 && window.permanenceSoftphone.stats.playedMs > 0",
                       30, "the agent's greeting audio, played")
+        speaking_mic()  # the caller talks over the greeting (barge-in), then waits for the answer
         assert await ff.js("window.permanenceSoftphone.stats.mediaOut > 0")
         greeting = await ff.wait("(document.querySelector('#transcript li.agent') || {}).textContent", 10,
                                  "the greeting in the transcript")
@@ -234,3 +240,17 @@ async def test_a_refused_microphone_in_firefox_gets_the_french_message(demo_url:
         assert await ff.js("document.getElementById('status').textContent") == "Appel impossible."
         assert await ff.js("!document.getElementById('call').disabled && document.getElementById('hangup').disabled")
         await ff.screenshot(SCREENSHOTS / "softphone-firefox-microphone-denied.png")
+
+
+async def test_without_any_audio_output_firefox_says_so_instead_of_hanging(demo_url: str, tmp_path: Path) -> None:
+    """No sound server at all: Firefox's fake microphone works, but its AudioContext never starts."""
+    empty = tmp_path / "no-pulse"
+    empty.mkdir(mode=0o700)
+    env = {key: value for key, value in os.environ.items() if key not in ("PULSE_SERVER", "XDG_RUNTIME_DIR")}
+    env["XDG_RUNTIME_DIR"] = str(empty)
+    prefs = {"media.navigator.permission.disabled": True, "media.navigator.streams.fake": True}
+    async with firefox(demo_url + "/softphone", prefs, env, tmp_path / "profile") as ff:
+        await ff.js("document.getElementById('call').click(), 1")
+        message = await ff.wait("document.getElementById('error').textContent", 15, "the audio output error")
+        assert message.startswith("Le son ne démarre pas")
+        assert await ff.js("window.permanenceSoftphone.stats.mediaOut") == 0

@@ -20,6 +20,7 @@
     absent: 'Aucun micro détecté. Branchez un micro ou un casque, puis cliquez à nouveau sur « Appeler ».',
     busy: "Le micro est utilisé par une autre application ou n'a pas pu démarrer. Fermez-la, puis réessayez.",
     audio: "Le son n'a pas pu démarrer dans ce navigateur. Rechargez la page et réessayez.",
+    output: "Le son ne démarre pas : aucune sortie audio (haut-parleur ou casque) n'est disponible.",
     unreachable: "Impossible de joindre le serveur d'appels. Vérifiez que « permanence serve » tourne.",
   };
   var CLOSES = {
@@ -189,13 +190,24 @@
         frame: function (frame, level) { self.sendMedia(frame, level); },
         playback: function (event) { self.onPlayback(event); },
       });
-      return self.graph.ctx.resume().then(function () { return self.graph.start(); });
+      return withTimeout(self.graph.ctx.resume(), 5000, MESSAGES.output).then(function () {
+        return self.graph.start();
+      });
     }, function (err) {
       throw new CallError(micError(err));
     }).then(function () { self.connect(); });
   };
 
   function CallError(message) { this.message = message; }
+
+  /** A promise that fails with `message` (shown to the user) if `promise` has not settled after `ms`. */
+  function withTimeout(promise, ms, message) {
+    return new Promise(function (resolve, reject) {
+      var timer = window.setTimeout(function () { reject(new CallError(message)); }, ms);
+      promise.then(function (value) { window.clearTimeout(timer); resolve(value); },
+        function (err) { window.clearTimeout(timer); reject(err); });
+    });
+  }
 
   Call.prototype.connect = function () {
     var self = this;
