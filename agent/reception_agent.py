@@ -112,7 +112,9 @@ class ReceptionAgent(Agent):
 
     async def on_enter(self) -> None:
         if self._reception is not None:
-            self.session.say(greeting(self._reception.ctx))
+            text = greeting(self._reception.ctx)
+            self._reception.engine.conversation.remember(text)  # "pardon ?" right away repeats the greeting
+            self.session.say(text)
             return
         practice = self._call.practice.name if self._call.practice else None
         self.session.say(greeting_text(practice, self._lang))

@@ -15,4 +15,5 @@ def greeting(ctx: CallContext) -> str:
     status = ctx.practice.status(ctx.now())
     if not status.open:
         lines.insert(len(lines) - 1, after_hours_text(ctx.practice, status, ctx.lang))
+        ctx.record("informed", {"kind": "info_given", "topic": "after_hours"})
     return " ".join(lines)
