@@ -135,6 +135,11 @@
       });
       body.appendChild(tr);
     }
+    if (!data.evaluation_available) {
+      for (const th of document.querySelectorAll("#replay-table thead th:nth-child(n+4)")) {
+        th.textContent = "Jeu d'évaluation (non installé sur ce serveur)";
+      }
+    }
     const list = document.getElementById("changed-list");
     list.replaceChildren();
     const items = [...data.recorded.changed.map((c) => ({ ...c, source: "call" })),
