@@ -1,0 +1,81 @@
+"""An admin in headless Chromium: log in, add a lunch break to Monday, add a practitioner, see both on the home page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import running_server
+from tests.test_browser_home import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("admin-demo")
+    env = {"PERMANENCE_DATA_DIR": str(data_dir), "DATABASE_URL": "", "REDIS_URL": REDIS_URL,
+           "PERMANENCE_SECRET_KEY": ""}
+    with running_server("demo", env=env) as url:
+        yield url
+
+
+def shot(page: object, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"admin-{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def test_admin_edits_hours_and_adds_a_practitioner(demo_url: str):
+    playwright = pytest.importorskip("playwright.sync_api")
+    assert Path(CHROMIUM).exists(), "install Debian chromium"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
+        page.goto(demo_url + "/admin")
+        assert "/login" in page.url  # the administration asks for a login first
+        page.get_by_label("Identifiant").fill("admin")
+        page.get_by_label("Mot de passe").fill("demo")
+        page.get_by_label("Mot de passe").press("Enter")  # keyboard only
+        page.wait_for_url(demo_url + "/admin")
+        shot(page, "1-index")
+        page.get_by_role("link", name="Maison de santé des Tilleuls").click()
+        page.wait_for_selector("#horaires")
+
+        monday = page.get_by_label("Lundi", exact=True)
+        assert monday.input_value() == "08:00-12:30, 14:00-19:00"
+        monday.fill("08:00-12:00, 13:30-19:00")  # a longer lunch break
+        monday.press("Enter")
+        page.wait_for_selector("#notice")
+        assert page.locator("#notice").inner_text() == "Horaires enregistrés"
+        assert page.get_by_label("Lundi", exact=True).input_value() == "08:00-12:00, 13:30-19:00"
+        shot(page, "2-hours-saved")
+
+        page.get_by_label("Lundi", exact=True).fill("13:00-12:00")
+        page.get_by_role("button", name="Enregistrer les horaires").click()
+        assert "doit suivre" in page.get_by_role("alert").inner_text()
+        shot(page, "3-hours-refused")
+
+        page.get_by_label("Prénom").fill("Hélène")
+        page.get_by_label("Nom", exact=True).last.fill("Marchand")
+        page.get_by_label("Profession").fill("Sage-femme")
+        page.get_by_label("Langues (codes, ex. fr, en)").fill("fr, es")
+        page.get_by_role("button", name="Ajouter le praticien").click()
+        page.wait_for_selector("#notice")
+        assert page.locator("#notice").inner_text() == "Praticien ajouté"
+        assert page.get_by_role("link", name="Dr Hélène Marchand").is_visible()
+        shot(page, "4-practitioner-added")
+
+        page.goto(demo_url + "/")
+        card = page.locator("section.card").first
+        assert "Lundi : 08:00–12:00, 13:30–19:00" in card.inner_text()
+        assert "Dr Hélène Marchand" in card.inner_text()
+        shot(page, "5-home")
+
+        page.goto(demo_url + "/admin/audit")
+        assert page.locator("table tbody tr").count() >= 2  # the two changes, who and when
+        shot(page, "6-audit")
+        browser.close()
