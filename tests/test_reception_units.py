@@ -134,3 +134,25 @@ def test_when_as_tool_arguments() -> None:
 def test_tool_call_arguments_drop_empty_values() -> None:
     call = ToolCall("find_slots", {"practitioner": "Dr Claire Martin", "specialty": None, "weekdays": []})
     assert call.json() == '{"practitioner": "Dr Claire Martin"}'
+
+
+def test_a_message_ticket_reads_as_a_hand_off_summary() -> None:
+    """The ticket the tools write is what the secretary's summary is built from (escalation.summary)."""
+    from agent.tools import actions
+    from escalation.summary import build_summary
+    from practice.models import Ticket
+
+    tickets = MemoryTickets()
+    ctx = CallContext(call_id="call1", practice=profile(), calendar=None, tickets=tickets,  # type: ignore[arg-type]
+                      caller_number="+33699887766")
+    ctx.actions.append({"kind": "slots_offered", "slots": ["2026-11-24T10:10:00"], "practitioner": "Dr Claire Martin"})
+    note = actions.MessageNote("prescription", "Renouvellement de mon ordonnance", "Dupuis", "Jeanne",
+                               date(1948, 3, 12))
+    assert "équipe médicale" in actions.leave_message(ctx, note)
+    spec = tickets.specs["call1"]
+    ticket = Ticket(id=spec.id, practice_id=None, kind=spec.kind, level=spec.level, reason=spec.reason,
+                    summary=spec.summary, caller_number=spec.caller_number)
+    summary = build_summary(ticket=ticket)
+    assert summary.caller.name == "Jeanne Dupuis" and summary.caller.birth_date == date(1948, 3, 12)
+    assert [a.kind for a in summary.actions] == ["slots_offered", "message_taken"]
+    assert "Renouvellement" in summary.to_text() and ctx.outcome == "message"
