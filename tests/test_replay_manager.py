@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from console.manager.whatif import EVAL_SET_PATH, Assessor
+from escalation.thresholds import Thresholds
 from practice.models import AuditLog, ThresholdConfig
 from tests.console_fixtures import ConsoleWorld, make_console
 from tests.manager_fixtures import RecordedCall, client_as, record_calls, utc
@@ -249,3 +250,16 @@ def test_period_is_checked(world: ConsoleWorld):
             "values": {}, "date_from": date(2030, 3, 5).isoformat(), "date_to": date(2030, 3, 1).isoformat()})
         assert reversed_period.status_code == 422
         assert "précéder" in reversed_period.json()["detail"]
+
+
+def test_worker_processes_give_the_same_outcomes_as_inline():
+    texts = [CHEST, FEVER, CLINICAL, "bonjour", "je voudrais un rendez-vous mardi"]
+    configs = [Thresholds(), Thresholds(high_fever_celsius=40.0)]
+    inline = Assessor(workers=1).outcomes(configs, texts)
+    pooled = Assessor(workers=2, parallel_min=1)
+    try:
+        assert pooled.outcomes(configs, texts) == inline
+        assert pooled.outcomes(configs, [*texts, "merci au revoir"])[1]["merci au revoir"].level == "routine"
+    finally:
+        pooled.close(wait=True)
+    assert inline[0][FEVER] != inline[1][FEVER]

@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -133,6 +134,7 @@ class Assessor:
         self._cache: OrderedDict[tuple[str, str], Outcome] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
 
     def outcomes(self, configs: Sequence[Thresholds], texts: Iterable[str]) -> list[dict[str, Outcome]]:
         """For each configuration, the outcome of every text (text → outcome)."""
@@ -160,11 +162,29 @@ class Assessor:
                 self._cache.popitem(last=False)
 
     def _parallel(self, work: list[tuple[str, list[str]]]) -> list[list[Outcome]]:
-        """Chunks of every configuration over a pool of fresh worker processes (spawned: safe in threads)."""
-        with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn")) as pool:
+        """Chunks of every configuration over the worker processes (kept for the next replay)."""
+        pool = self._workers_pool()
+        try:
             futures = [[pool.submit(_assess_chunk, key, texts[i:i + CHUNK]) for i in range(0, len(texts), CHUNK)]
                        for key, texts in work]
             return [[out for f in chunks for out in f.result()] for chunks in futures]
+        except BrokenProcessPool:  # a worker died (killed, out of memory): answer inline, start afresh next time
+            self.close()
+            return [_assess_chunk(key, texts) for key, texts in work]
+
+    def _workers_pool(self) -> ProcessPoolExecutor:
+        """Spawned, not forked: safe from a threaded server; they load the protocol once each."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            return self._pool
+
+    def close(self, *, wait: bool = False) -> None:
+        """Stop the worker processes (a later replay starts new ones)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
 
 
 _ENGINES: dict[str, TriageEngine] = {}
