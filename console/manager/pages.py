@@ -77,6 +77,7 @@ def thresholds_page(request: Request, user: OptionalUser, session: SessionDep, e
     values = view.draft.values if view.draft else view.effective_values
     today = date.today()
     context = {**_base(request, user, "thresholds"), "view": view, "values": _flat(values),
+               "in_force": _flat(view.effective_values),
                "practices": _practices(session, user), "selected": selected, "status_fr": STATUS_FR,
                "audit_fr": AUDIT_FR, "date_from": (today - timedelta(days=29)).isoformat(),
                "date_to": today.isoformat()}
