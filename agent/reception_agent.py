@@ -27,7 +27,7 @@ from agent.tools.reception_tools import ReceptionTools
 from agent.triage_guard import GuardResult, Triage, guard_turn
 from escalation.thresholds import Thresholds
 from escalation.triggers import CallMonitor
-from practice.calendar import SqlCalendar
+from practice.calendar import Calendar, SqlCalendar
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class ReceptionServices:
     clock: Callable[[], datetime] = utc_clock
     classifier: IntentClassifier | None = None
     parser: DateTimeParser | None = None
+    make_calendar: Callable[[Engine], Calendar] = SqlCalendar
 
     def warm(self) -> ReceptionServices:
         """Load the intent model and Duckling now, not on the first caller turn."""
@@ -67,7 +68,7 @@ class ReceptionServices:
         """Build one call's context and engine (blocking: reads the practice; run it off the event loop)."""
         self.warm()
         assert self.classifier is not None and self.parser is not None
-        calendar = SqlCalendar(self.db)
+        calendar = self.make_calendar(self.db)
         ctx = CallContext(call_id=call_id, practice=load_profile(self.db, practice_id), calendar=calendar,
                           tickets=self.tickets, caller_number=caller_number, lang=lang, clock=self.clock)
         reader = Reader(self.parser, calendar.practitioners(practice_id))

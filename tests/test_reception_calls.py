@@ -390,6 +390,22 @@ async def test_fr_emergency_mid_booking(world: World) -> None:
     assert ticket is not None and ticket.level == "emergency" and "15" in t.agent_lines[-1]
 
 
+async def test_fr_broken_agenda_hands_over(world: World) -> None:
+    from practice.calendar import SqlCalendar
+
+    class BrokenCalendar(SqlCalendar):
+        def find_slots(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("database down")
+
+    def broken(services: Any) -> None:
+        services.make_calendar = BrokenCalendar
+
+    t = await call(world, ["Je voudrais un rendez-vous avec le docteur Martin"], services_hook=broken)
+    ticket = world.ticket(t.reception.ctx.call_id)
+    assert ticket is not None and ticket.kind == "handoff" and "Panne technique" in ticket.reason
+    assert "agenda" in t.text and "patienter" in t.agent_lines[-1] and "internal" not in t.text
+
+
 async def test_fr_repeated_misunderstanding_hands_over(world: World) -> None:
     t = await call(world, ["blablabla truc machin", "schmurtz gloubi boulga", "zorglub"])
     ticket = world.ticket(t.reception.ctx.call_id)

@@ -85,9 +85,9 @@ class _EngineStream(llm.LLMStream):
         owner = self._llm
         assert isinstance(owner, DialogEngine)
         step = owner.respond(self._chat_ctx)
-        delta = llm.ChoiceDelta(role="assistant", content=step.say or None)
+        calls = []
         if step.call is not None:
-            call = llm.FunctionToolCall(name=step.call.name, arguments=step.call.json(),
-                                        call_id=f"call_{uuid.uuid4().hex[:12]}")
-            delta = llm.ChoiceDelta(role="assistant", tool_calls=[call])
+            calls = [llm.FunctionToolCall(name=step.call.name, arguments=step.call.json(),
+                                          call_id=f"call_{uuid.uuid4().hex[:12]}")]
+        delta = llm.ChoiceDelta(role="assistant", content=step.say or None, tool_calls=calls)
         self._event_ch.send_nowait(llm.ChatChunk(id=uuid.uuid4().hex, delta=delta))

@@ -34,7 +34,7 @@ def book(ctx: CallContext, slot_number: int, last_name: str, first_name: str, bo
     except SlotUnavailable as exc:  # taken meanwhile (or no longer on the grid): offer the next ones
         raise ToolError(refreshed_offer(ctx, slot)) from exc
     except CalendarError as exc:
-        raise ToolError(exc.message) from exc
+        raise ToolError(say("tool_failed", ctx.lang)) from exc
     ctx.appointment = info
     ctx.record("booked", _action("appointment_booked", info))
     return say("booked", ctx.lang, when=spoken_moment(info.starts_at, ctx.lang), practitioner=info.practitioner_name)
@@ -54,7 +54,7 @@ def find_appointments(ctx: CallContext, last_name: str | None, born: date | None
         found = ctx.calendar.find_patient_appointments(ctx.practice_id, phone=ctx.caller_number,
                                                        last_name=last_name or None, birth_date=born, now=ctx.now())
     except CalendarError as exc:
-        raise ToolError(exc.message) from exc
+        raise ToolError(say("tool_failed", ctx.lang)) from exc
     ctx.found = found[:3]
     for info in ctx.found:
         ctx.record("", _action("appointment_found", info))
@@ -98,7 +98,7 @@ def reschedule(ctx: CallContext, number: int, slot_number: int) -> str:
     except (AppointmentNotActive, InvalidRequest) as exc:
         raise ToolError(say("appointment_gone", ctx.lang)) from exc
     except CalendarError as exc:
-        raise ToolError(exc.message) from exc
+        raise ToolError(say("tool_failed", ctx.lang)) from exc
     ctx.appointment = info
     ctx.record("rescheduled", _action("appointment_rescheduled", info))
     return say("rescheduled", ctx.lang, **_spoken(info, ctx.lang))
@@ -112,7 +112,7 @@ def _change(ctx: CallContext, operation: Any) -> AppointmentInfo:
     except InvalidRequest as exc:
         raise ToolError(say("appointment_past", ctx.lang)) from exc
     except CalendarError as exc:
-        raise ToolError(exc.message) from exc
+        raise ToolError(say("tool_failed", ctx.lang)) from exc
     return info
 
 

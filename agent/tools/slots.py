@@ -84,7 +84,7 @@ def _find(
     except UnknownPractitioner as exc:
         raise ToolError(say("unknown_practitioner", ctx.lang, offer=services_text(ctx))) from exc
     except CalendarError as exc:
-        raise ToolError(exc.message) from exc
+        raise ToolError(say("tool_failed", ctx.lang)) from exc
 
 
 def offer_text(slots: Sequence[Slot], lang: str) -> str:

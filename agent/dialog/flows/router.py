@@ -44,6 +44,8 @@ _ANSWERS: dict[str, Handler] = {
 # Steps whose answer is free text (a name, a message): a new task is only looked for when the flow fails.
 _FREE_TEXT = frozenset({"ask_name", "ask_manage_name", "ask_message_text", "ask_message_name", "ask_birth_date",
                         "ask_message_dob", "ask_dob_find"})
+# What livekit puts in a tool's output when the tool raised something other than a ToolError.
+_INTERNAL_ERRORS = ("An internal error occurred", "Error parsing arguments", "the tool returned an invalid output")
 _TASK_WORDS = frozenset({"book", "cancel", "reschedule", "confirm", "prescription", "message", "info", "human"})
 
 
@@ -172,9 +174,19 @@ class Conversation:
     def on_tool_output(self, name: str, output: str, is_error: bool) -> Step:
         state = self.state
         state.pending = None
+        if is_error and (output.startswith(_INTERNAL_ERRORS) or output == state.say("tool_failed")):
+            return self._failed(name)
         follow = _AFTER.get(name)
         text = follow(state, output, is_error) if follow else output
         return Step(text)
+
+    def _failed(self, name: str) -> Step:
+        """A tool broke (database, queue): a person takes over; if the hand-off itself failed, the fallback line."""
+        if name == "request_human":
+            self.state.step = "handed_over"
+            return Step(self.state.say("technical_fallback"))
+        step = self._handoff(f"Panne technique : l'outil {name} a échoué.", "routine")
+        return Step(f"{self.state.say('tool_failed')}", step.call)
 
     def remember(self, said: str) -> None:
         if said:
