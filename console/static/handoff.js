@@ -29,6 +29,7 @@
     const here = call && detail && call.ticket === detail.id;
     $("d-take").hidden = !(held && !call && !ended.has(detail.id) && meta("can-take") === "1");
     $("handoff-bar").hidden = !here;
+    if (here) $("d-release").hidden = true;  // on the line: hang up first, then close or re-queue
     $("d-hold").hidden = !(here && stats.state === "connected");
     $("d-resume").hidden = !(here && stats.state === "hold");
   }
@@ -152,7 +153,6 @@
     get active() { return call !== null; },
     onDetail(ticket) {
       detail = ticket;
-      if (!call) status("idle");
       buttons();
     },
   };
