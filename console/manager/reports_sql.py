@@ -135,8 +135,9 @@ def _first_events(conn: Connection, scope: Scope) -> Any:
         return (sa.select(sa.func.min(at)).where(col(TicketEvent.ticket_id) == col(Ticket.id), status == name)
                 .correlate(Ticket).scalar_subquery())
 
+    # MATERIALIZED: each lookup runs once per ticket, not again for the outer query's NOT NULL tests
     return (sa.select(col(Ticket.level).label("level"), first("queued").label("q"), first("claimed").label("c"))
-            .where(*_tickets_where(scope)).subquery())
+            .where(*_tickets_where(scope)).cte("firsts").prefix_with("MATERIALIZED"))
 
 
 def _waits(conn: Connection, scope: Scope) -> Any:
