@@ -14,7 +14,8 @@ from sqlmodel import Session, col, select
 
 from practice.models import AuditLog, OpeningHours, User
 from practice.passwords import verify_password
-from tests.console_fixtures import ConsoleWorld, login, make_console
+from tests.admin_fixtures import login_client
+from tests.console_fixtures import ConsoleWorld, make_console
 from tests.queue_fixtures import drop_prefix, shared_redis  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
@@ -29,7 +30,7 @@ def world(engine: Engine, shared_redis: Redis) -> Iterator[ConsoleWorld]:  # noq
 
 def client(world: ConsoleWorld, short: str) -> TestClient:
     c = TestClient(world.app, follow_redirects=False)
-    login(c, world.username(short))
+    login_client(c, world.username(short))
     return c
 
 

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 import schemathesis
@@ -19,7 +20,8 @@ from sqlmodel import Session
 
 from practice.db import make_engine, migrate
 from practice.models import Appointment, Call, Patient, Practitioner, Turn
-from tests.console_fixtures import ConsoleWorld, login, make_console
+from tests.admin_fixtures import login_client
+from tests.console_fixtures import ConsoleWorld, make_console
 from tests.queue_fixtures import SHARED_REDIS, drop_prefix
 
 pytestmark = pytest.mark.integration
@@ -61,7 +63,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
     world = make_console(engine, redis, secretaries=1)
     _seed(world)
     with TestClient(world.app, follow_redirects=False) as client:
-        csrf = login(client, world.username("admin"))
+        csrf = login_client(client, world.username("admin"))
         cookies = dict(client.cookies)
     yield FuzzTarget(world, cookies, csrf)
     drop_prefix(redis, world.keys)
@@ -69,19 +71,19 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
     engine.dispose()
 
 
-def operations(app: object) -> list[APIOperation]:
+def operations(app: object) -> list[APIOperation[Any, Any, Any, Any]]:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    found = [result.ok() for result in schema.get_all_operations()]
+    found = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     return [op for op in found if op.path != NEVER_ENDING]
 
 
-def fuzz(operation: APIOperation, mode: GenerationMode, target: FuzzTarget) -> str | None:
+def fuzz(operation: APIOperation[Any, Any, Any, Any], mode: GenerationMode, target: FuzzTarget) -> str | None:
     """Run bounded examples of one operation; the shrunk failing request, or None."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
-    def run(case: schemathesis.Case) -> None:
+    def run(case: schemathesis.Case[Any]) -> None:
         response = case.call(headers={"X-CSRF-Token": target.csrf}, cookies=target.cookies)
         target.statuses[response.status_code] += 1
         assert response.status_code < 500, (

@@ -32,7 +32,8 @@ from practice.models import (
     Turn,
 )
 from practice.retention import RetentionDays, purge
-from tests.console_fixtures import ConsoleWorld, login, make_console
+from tests.admin_fixtures import login_client
+from tests.console_fixtures import ConsoleWorld, make_console
 from tests.queue_fixtures import drop_prefix, shared_redis  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
@@ -52,7 +53,7 @@ def world(engine: Engine, shared_redis: Redis) -> Iterator[ConsoleWorld]:  # noq
 @pytest.fixture
 def admin(world: ConsoleWorld) -> Iterator[TestClient]:
     with TestClient(world.app, follow_redirects=False) as c:
-        login(c, world.username("admin"))
+        login_client(c, world.username("admin"))
         yield c
 
 
@@ -216,7 +217,7 @@ def test_audit_log_filters_and_exports(world: ConsoleWorld, admin: TestClient):
 def test_ticket_views_are_in_the_audit_log(world: ConsoleWorld, admin: TestClient):
     ticket = world.enqueue(0, reason="Fièvre")
     with TestClient(world.app, follow_redirects=False) as sec:
-        login(sec, world.username("sec0"))
+        login_client(sec, world.username("sec0"))
         assert sec.get(f"/api/tickets/{ticket}").status_code == 200
     rows = admin.get("/api/admin/audit", params={"entity": "ticket", "entity_id": ticket}).json()
     assert [(r["action"], r["actor"]) for r in rows] == [("view", world.username("sec0"))]

@@ -1,8 +1,7 @@
-"""Patient names, numbers, dates of birth and transcripts never reach the logs (every logger at DEBUG, access log on).
+"""Patient names, numbers, dates of birth and transcripts never reach the logs (all loggers at DEBUG, access log)."""
 
-A realistic flow over real HTTP: a call with a transcript is escalated, a secretary reads, claims and closes its
-ticket, an admin searches, exports and erases the patient and edits settings, and requests fail on the way.
-"""
+# The flow, over real HTTP: a call with a transcript is escalated; a secretary reads, claims and closes its ticket;
+# an admin searches, exports and erases the patient and edits settings; requests fail on the way.
 
 from __future__ import annotations
 
