@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -117,7 +118,8 @@ class PurgeIn(BaseModel):
 @router.post("/retention/purge", response_model=PurgeOut, summary="Run the retention purge now (dry run by default)",
              dependencies=CSRF)
 def run_purge(body: PurgeIn, user: Admin, session: SessionDep, request: Request) -> dict[str, Any]:
-    report = purge(request.app.state.engine, dry_run=body.dry_run)
+    report = purge(request.app.state.engine, dry_run=body.dry_run,
+                   recordings_dir=Path(request.app.state.settings.data_dir) / "recordings")
     record(session, user, action="purge_requested", entity="retention", entity_id="", practice_id=None,
            dry_run=body.dry_run, total=report.to_dict()["total"])
     session.commit()
