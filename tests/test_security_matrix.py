@@ -348,3 +348,12 @@ def test_console_websockets_refuse_anyone_but_their_roles(world: ConsoleWorld, s
             url = f"{concrete(path)}?csrf={sessions[role].csrf}"
             with pytest.raises(WebSocketDisconnect), c.websocket_connect(url) as ws:
                 ws.receive_text()
+
+
+@pytest.mark.parametrize("path", ["/static/console/base.css", "/no-such-page", "/api/no-such-route",
+                                  "/static/console/admin/admin.css"])
+def test_security_headers_on_static_files_and_errors(world: ConsoleWorld, path: str):
+    answer = TestClient(world.app).get(path)
+    for header, value in SECURITY_HEADERS.items():
+        assert answer.headers.get(header) == value, f"{path}: {header}"
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
