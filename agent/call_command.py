@@ -24,6 +24,7 @@ from agent.call_runner import CallOptions, CallRunner
 from agent.call_state import CallSummary
 from agent.call_store import SqlCallStore, TurnRecord
 from agent.caller_voice import say_mulaw, wav_mulaw
+from agent.llm_choice import RemoteLLMConfig, dialog_factory
 from agent.phone_client import CallerTurn, PhoneCallResult, PhoneClient, TurnTiming
 from agent.reception_agent import ReceptionServices
 from agent.tools.context import StoredTickets, TicketSink
@@ -210,7 +211,8 @@ def reception_services(engine: Engine, settings: Settings, *, demo: bool, now: d
 
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         tickets = HumanQueue(redis, TicketStore(engine))
-    services = ReceptionServices(db=engine, tickets=tickets)
+    services = ReceptionServices(db=engine, tickets=tickets,
+                                 make_dialog=dialog_factory(RemoteLLMConfig.from_settings(settings)))
     if now is not None:
         services.clock = lambda: now
     return services.warm()

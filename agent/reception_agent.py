@@ -44,6 +44,11 @@ class Reception:
 
     ctx: CallContext
     engine: DialogEngine
+    dialog: llm.LLM[Any] | None = None  # the call's LLM when not the engine alone (agent.llm_choice)
+
+    @property
+    def active_llm(self) -> llm.LLM[Any]:
+        return self.dialog or self.engine
 
 
 @dataclass
@@ -57,6 +62,8 @@ class ReceptionServices:
     classifier: IntentClassifier | None = None
     parser: DateTimeParser | None = None
     make_calendar: Callable[[Engine], Calendar] = SqlCalendar
+    # a remote LLM in front of the engine (agent.llm_choice.dialog_factory); None: the offline engine alone
+    make_dialog: Callable[[CallContext, DialogEngine], llm.LLM[Any]] | None = None
 
     def warm(self) -> ReceptionServices:
         """Load the intent model and Duckling now, not on the first caller turn."""
@@ -75,7 +82,8 @@ class ReceptionServices:
         guard = _guard(triage)
         conversation = Conversation(ctx=ctx, classifier=self.classifier, reader=reader,
                                     monitor=CallMonitor(self.thresholds), guard=guard)
-        return Reception(ctx, DialogEngine(conversation))
+        engine = DialogEngine(conversation)
+        return Reception(ctx, engine, self.make_dialog(ctx, engine) if self.make_dialog else None)
 
     async def for_call(self, call: CallState, triage: Triage, caller_number: str) -> Reception | None:
         if call.practice is None or call.practice.id is None:
@@ -101,7 +109,7 @@ class ReceptionAgent(Agent):
     ) -> None:
         if reception is not None:
             tools: list[llm.Tool | llm.Toolset] = list(llm.find_function_tools(ReceptionTools(reception.ctx)))
-            super().__init__(instructions=prompts.text("instructions", lang), tools=tools, llm=reception.engine)
+            super().__init__(instructions=prompts.text("instructions", lang), tools=tools, llm=reception.active_llm)
         else:
             super().__init__(instructions=prompts.text("instructions", lang))
         self._call = call

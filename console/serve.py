@@ -86,6 +86,7 @@ def _call_handler(settings: Settings, engine: Engine, redis: Redis) -> tuple[Cal
     models cannot load (calls are then refused with 1013)."""
     from agent.call_runner import CallRunner
     from agent.call_store import SqlCallStore
+    from agent.llm_choice import RemoteLLMConfig, dialog_factory
     from agent.voice_stack import StackConfig, build_voice_stack
 
     config = StackConfig(data_dir=settings.data_dir, whisper_model=settings.whisper_model,
@@ -96,6 +97,8 @@ def _call_handler(settings: Settings, engine: Engine, redis: Redis) -> tuple[Cal
         log.exception("voice models unavailable: the media-stream gateway will refuse calls")
         return None, None
     live_calls = _live_calls(stack, engine, redis)
+    if stack.reception is not None:  # LLM_BASE_URL + LLM_MODEL: a remote model, the offline engine as fallback
+        stack.reception.make_dialog = dialog_factory(RemoteLLMConfig.from_settings(settings))
     return CallRunner(stack=stack, store=SqlCallStore(engine), live_calls=live_calls), live_calls
 
 
