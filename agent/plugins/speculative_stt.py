@@ -89,7 +89,7 @@ class SpeculativeWhisperSTT(stt.STT[Literal["metrics_collected", "error"]]):
         return SpeculativeStream(self, language=str(language) if is_given(language) and language else None,
                                  conn_options=conn_options)
 
-    def keep(self, text: str) -> str:
+    def keep(self, text: str) -> Literal["", "filler", "backchannel", "empty"]:
         """Why a transcript is not sent ("filler", "backchannel", "empty"), or "" to send it."""
         if not text.strip():
             return "empty"
@@ -173,7 +173,7 @@ class SpeculativeStream(stt.RecognizeStream):
             return
         self._pending.clear()
         reason = self._owner.keep(result.text)
-        record.outcome = reason or "sent"  # type: ignore[assignment]
+        record.outcome = reason or "sent"
         if not reason:
             self._send_final(result, speech_end)
 
