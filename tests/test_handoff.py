@@ -141,8 +141,10 @@ class Caller:
         await self.line.speak(say_mulaw(text, self.language))
 
     async def quiet_for(self, seconds: float, timeout: float = 40) -> None:
-        """Until the agent has been silent for `seconds` (its line finished)."""
+        """Until the agent has been silent for `seconds` (its line finished; the greeting has started at least)."""
         deadline = time.monotonic() + timeout
+        while self.line.agent_media_count == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         while time.monotonic() < deadline:
             if time.time() - self.line.last_agent_media > seconds and self.line.quiet:
                 return
