@@ -53,58 +53,63 @@
     return Math.sqrt(sum / samples.length);
   }
 
-  /** Streaming rate reduction with a box (moving-average) anti-alias filter as wide as the ratio. */
-  function Downsampler(inRate, outRate) {
+  /**
+   * Streaming resampler between any two rates (48 kHz, 44.1 kHz… ↔ 8 kHz): a windowed-sinc (Blackman)
+   * low-pass at 3.6 kHz evaluated at each output sample's fractional input position — little aliasing going
+   * down to the phone rate, little imaging coming back up. Kernels are cached per 1/256 of a sample.
+   */
+  function Resampler(inRate, outRate, cutoffHz) {
     this.ratio = inRate / outRate;
-    this.buf = new Float32Array(0);
-    this.pos = this.ratio / 2;
+    this.fc = (cutoffHz || 3600) / inRate; // cycles per input sample
+    this.half = Math.max(4, Math.round(3 * this.ratio));
+    this.buf = new Float32Array(this.half); // leading zeros: history for the first outputs
+    this.pos = this.half;
+    this.kernels = {}; // taps per fractional phase (1/256 of a sample), normalised to unit gain
   }
-  Downsampler.prototype.push = function (input) {
+  Resampler.prototype._kernel = function (frac) {
+    var phase = Math.round(frac * 256);
+    var kernel = this.kernels[phase];
+    if (!kernel) {
+      kernel = new Float32Array(2 * this.half);
+      var norm = 0;
+      for (var k = 1 - this.half; k <= this.half; k++) {
+        kernel[k + this.half - 1] = this._tap(k - phase / 256);
+        norm += kernel[k + this.half - 1];
+      }
+      for (var j = 0; j < kernel.length; j++) kernel[j] /= norm;
+      this.kernels[phase] = kernel;
+    }
+    return kernel;
+  };
+  Resampler.prototype._tap = function (d) {
+    var x = 2 * this.fc * d;
+    var sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+    var t = d / this.half;
+    return sinc * (0.42 + 0.5 * Math.cos(Math.PI * t) + 0.08 * Math.cos(2 * Math.PI * t));
+  };
+  Resampler.prototype.push = function (input) {
     var data = new Float32Array(this.buf.length + input.length);
     data.set(this.buf, 0);
     data.set(input, this.buf.length);
-    var half = this.ratio / 2;
+    var half = this.half;
     var out = [];
-    while (this.pos + half <= data.length) {
-      var start = Math.max(0, Math.floor(this.pos - half));
-      var end = Math.min(data.length, Math.ceil(this.pos + half));
-      var sum = 0;
-      for (var i = start; i < end; i++) sum += data[i];
-      out.push(sum / Math.max(1, end - start));
+    while (Math.floor(this.pos) + half < data.length) {
+      var i0 = Math.floor(this.pos);
+      var kernel = this._kernel(this.pos - i0);
+      var acc = 0;
+      for (var k = 0; k < kernel.length; k++) acc += data[i0 + 1 - half + k] * kernel[k];
+      out.push(acc);
       this.pos += this.ratio;
     }
-    var keep = Math.max(0, Math.floor(this.pos - half));
+    var keep = Math.max(0, Math.floor(this.pos) - half);
     this.buf = data.slice(keep);
     this.pos -= keep;
     return Float32Array.from(out);
   };
 
-  /** Streaming rate increase by linear interpolation (phone audio has nothing above 4 kHz to lose). */
-  function Upsampler(inRate, outRate) {
-    this.step = inRate / outRate;
-    this.pos = 0;
-    this.last = 0;
-  }
-  Upsampler.prototype.push = function (input) {
-    if (!input.length) return new Float32Array(0);
-    var data = new Float32Array(input.length + 1);
-    data[0] = this.last;
-    data.set(input, 1);
-    var out = [];
-    while (this.pos < data.length - 1) {
-      var i = Math.floor(this.pos);
-      var f = this.pos - i;
-      out.push(data[i] * (1 - f) + data[i + 1] * f);
-      this.pos += this.step;
-    }
-    this.pos -= data.length - 1;
-    this.last = data[data.length - 1];
-    return Float32Array.from(out);
-  };
-
   /** Microphone at the context's rate → 20 ms μ-law frames for `media` events (with a level for the meter). */
   function CaptureCore(rate, onFrame) {
-    this.down = new Downsampler(rate, PHONE_RATE);
+    this.down = new Resampler(rate, PHONE_RATE);
     this.pending = new Uint8Array(0);
     this.onFrame = onFrame;
     this.level = 0;
@@ -129,7 +134,7 @@
    */
   function PlaybackCore(rate, onEvent, prebufferMs) {
     this.rate = rate;
-    this.up = new Upsampler(PHONE_RATE, rate);
+    this.up = new Resampler(PHONE_RATE, rate);
     this.queue = [];
     this.buffered = 0;
     this.playing = false;
@@ -153,7 +158,7 @@
     this.queue = [];
     this.buffered = 0;
     this.playing = false;
-    this.up = new Upsampler(PHONE_RATE, this.rate);
+    this.up = new Resampler(PHONE_RATE, this.rate);
     return marks;
   };
   PlaybackCore.prototype._hasMark = function () {
@@ -192,7 +197,7 @@
 
   var api = {
     PHONE_RATE: PHONE_RATE, FRAME_BYTES: FRAME_BYTES, mulawEncode: mulawEncode, mulawDecode: mulawDecode,
-    Downsampler: Downsampler, Upsampler: Upsampler, CaptureCore: CaptureCore, PlaybackCore: PlaybackCore,
+    Resampler: Resampler, CaptureCore: CaptureCore, PlaybackCore: PlaybackCore,
   };
 
   if (typeof registerProcessor === 'function' && typeof AudioWorkletProcessor === 'function') {
