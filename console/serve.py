@@ -79,6 +79,8 @@ def _seed(engine: Engine, settings: Settings) -> None:
 def _banner(settings: Settings) -> None:
     url = f"http://{settings.host}:{settings.port}"
     print(f"Permanence écoute sur {url}  (API : {url}/docs)", flush=True)
+    if settings.demo_mode:  # the browser gives the microphone to https:// or localhost pages only
+        print(f"Appelez l'agent depuis le navigateur : http://localhost:{settings.port}/softphone", flush=True)
 
 
 def _call_handler(settings: Settings, engine: Engine, redis: Redis) -> tuple[CallHandler | None, LiveCalls | None]:
