@@ -1,0 +1,236 @@
+"""The real-LLM path against a local OpenAI-compatible server: tools streamed as deltas, slow and failing servers."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+import prompts
+from agent.dialog.engine import DialogEngine
+from agent.llm_choice import FallbackDialog, RemoteLLMConfig, dialog_factory, make_remote_llm
+from agent.reception_agent import ReceptionServices
+from agent.tools.context import CallContext, MemoryTickets
+from practice.db import make_engine, migrate
+from practice.models import Appointment
+from practice.settings import Settings
+from tests.openai_stub import Call, OpenAIStub, Reply, echo_tool_output
+from tests.reception_harness import Demo, Transcript, run_script, seed
+
+pytestmark = pytest.mark.integration
+
+TOOLS = {"find_slots", "book_appointment", "find_appointments", "cancel_appointment", "confirm_appointment",
+         "reschedule_appointment", "practice_info", "leave_message", "request_human"}
+BOOKING = ["Bonjour, je voudrais un rendez-vous avec le docteur Martin", "le premier", "Jeanne Dupuis",
+           "le douze mars mille neuf cent quarante-huit", "oui"]
+MARTIN_FIRST_SLOT = datetime(2026, 11, 24, 10, 10)  # the demo's first free slot of Dr Martin, Tuesday 10:00
+FAST = 0.5  # first-token and chunk timeouts of these tests (production default: 4 s)
+
+
+@pytest.fixture
+def demo(tmp_path: Any) -> Iterator[Demo]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'llm.db'}")
+    migrate(engine)
+    yield seed(engine)
+    engine.dispose()
+
+
+def config(base_url: str, *, max_failures: int = 2) -> RemoteLLMConfig:
+    return RemoteLLMConfig(base_url=base_url, model="stub-model", api_key="test-key", first_token_timeout_s=FAST,
+                           chunk_timeout_s=FAST, max_failures=max_failures)
+
+
+class Dialogs:
+    """Installs the remote dialog on the harness's services and keeps each call's FallbackDialog."""
+
+    def __init__(self, cfg: RemoteLLMConfig, *, break_engine: bool = False) -> None:
+        self.cfg, self.break_engine = cfg, break_engine
+        self.made: list[FallbackDialog] = []
+
+    def hook(self, services: ReceptionServices) -> None:
+        remote = make_remote_llm(self.cfg)
+
+        def make(ctx: CallContext, engine: DialogEngine) -> FallbackDialog:
+            if self.break_engine:
+                engine.respond = _broken  # type: ignore[method-assign,assignment]
+            dialog = FallbackDialog(remote, engine, ctx=ctx, config=self.cfg)
+            self.made.append(dialog)
+            return dialog
+
+        services.make_dialog = make
+
+    @property
+    def dialog(self) -> FallbackDialog:
+        assert len(self.made) == 1
+        return self.made[0]
+
+
+def _broken(_: Any) -> Any:
+    raise RuntimeError("offline engine down")
+
+
+def booking_script(body: dict[str, Any]) -> Reply:
+    """A model that books with Dr Martin: find_slots, then book_appointment, saying each tool's sentence."""
+    if body["messages"][-1]["role"] == "tool":
+        return Reply(text=echo_tool_output(body))
+    users = sum(m["role"] == "user" for m in body["messages"])
+    if users == 1:
+        return Reply(calls=[Call("find_slots", {"practitioner": "docteur Martin"})])
+    if users == 2:
+        return Reply(text="Très bien. Quels sont vos nom, prénom et date de naissance ?")
+    if users == 3:
+        return Reply(calls=[Call("book_appointment", {"slot_number": 1, "last_name": "Dupuis", "first_name": "Jeanne",
+                                                      "birth_date": "1948-03-12", "reason": ""})])
+    return Reply(text="Au revoir.")
+
+
+def booked(demo: Demo, last_name: str) -> Appointment:
+    rows = [a for a in demo.appointments_of(last_name) if a.status == "booked"]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def assert_martin_booked(demo: Demo, t: Transcript) -> None:
+    appt = booked(demo, "Dupuis")
+    assert appt.practitioner_id == demo.practitioner_id("Martin")
+    assert appt.starts_at == MARTIN_FIRST_SLOT and appt.call_id == t.reception.ctx.call_id
+    assert t.outcome == "booked"
+
+
+def refused_url() -> str:
+    """A local port nobody listens on (connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+# --- (a) the remote model books through the tools -----------------------------------------------------------
+
+
+async def test_remote_model_books_with_streamed_tool_calls(demo: Demo) -> None:
+    async with OpenAIStub(booking_script) as stub:
+        dialogs = Dialogs(config(stub.base_url))
+        lines = ["Bonjour, je voudrais un rendez-vous avec le docteur Martin", "le premier",
+                 "Jeanne Dupuis, née le 12 mars 1948"]
+        t = await run_script(demo, lines, tickets=MemoryTickets(), services_hook=dialogs.hook)
+    assert_martin_booked(demo, t)
+    assert [name for name, _ in t.tool_calls] == ["find_slots", "book_appointment"]
+    assert dialogs.dialog.remote_turns == 5 and dialogs.dialog.offline_turns == 0
+    assert len(stub.requests) == 5  # find_slots, its sentence, a question, book_appointment, its sentence
+    assert any("10:10" in line or "10 h 10" in line for line in t.agent_lines)
+
+
+# --- (d) what the model receives ------------------------------------------------------------------------------
+
+
+async def test_request_carries_instructions_context_and_tool_schemas(demo: Demo) -> None:
+    async with OpenAIStub(booking_script) as stub:
+        dialogs = Dialogs(config(stub.base_url))
+        await run_script(demo, BOOKING[:1], tickets=MemoryTickets(), services_hook=dialogs.hook)
+    first = stub.requests[0]
+    assert first["model"] == "stub-model" and first["stream"] is True
+    assert stub.headers[0]["Authorization"] == "Bearer test-key"
+    messages = first["messages"]
+    assert messages[0]["role"] in ("system", "developer")
+    assert prompts.text("instructions", "fr") in str(messages[0]["content"])
+    assert "Maison de santé" in str(messages[1]["content"]) and "2026-11-24" in str(messages[1]["content"])
+    assert messages[-1] == {"role": "user", "content": BOOKING[0]}
+    tools = {tool["function"]["name"]: tool["function"] for tool in first["tools"]}
+    assert set(tools) == TOOLS
+    assert "practitioner" in tools["find_slots"]["parameters"]["properties"]
+    assert {"slot_number", "last_name", "first_name", "birth_date"} <= set(
+        tools["book_appointment"]["parameters"]["properties"])
+    assert tools["find_slots"]["description"].startswith("Find up to three free appointment slots")
+    follow_up = stub.requests[1]["messages"]  # the tool's result goes back to the model
+    assert follow_up[-1]["role"] == "tool" and "10" in follow_up[-1]["content"]
+
+
+# --- (b) a slow model: the offline engine answers, the turn stays short ------------------------------------
+
+
+async def test_slow_model_offline_engine_answers_in_bounded_time(demo: Demo) -> None:
+    async with OpenAIStub(lambda body: Reply(text="trop tard", delay_s=10)) as stub:
+        dialogs = Dialogs(config(stub.base_url, max_failures=2))
+        t = await run_script(demo, BOOKING, tickets=MemoryTickets(), services_hook=dialogs.hook)
+    assert_martin_booked(demo, t)
+    assert len(stub.requests) == 2  # the first turn tried twice (message, then the tool's result), then offline
+    dialog = dialogs.dialog
+    assert not dialog.remote_enabled and dialog.remote_turns == 0 and not dialog.gave_up
+    assert all("trop tard" not in line for line in t.agent_lines)
+    assert t.turn_seconds[0] < 2 * FAST + 1.5, t.turn_seconds
+    assert max(t.turn_seconds[1:]) < 1.0, t.turn_seconds
+
+
+async def test_model_stalling_mid_answer_offline_engine_finishes_the_turn(demo: Demo) -> None:
+    async with OpenAIStub(lambda body: Reply(text="Je regarde. ", stall_after_text_s=10)) as stub:
+        dialogs = Dialogs(config(stub.base_url, max_failures=1))
+        t = await run_script(demo, BOOKING, tickets=MemoryTickets(), services_hook=dialogs.hook)
+    assert_martin_booked(demo, t)
+    assert t.agent_lines[0].startswith("Je regarde.")  # what the model said before it stalled...
+    assert t.tool_calls[0][0] == "find_slots" and "10" in t.agent_lines[1]  # ...then the engine took over
+    assert len(stub.requests) == 1 and t.turn_seconds[0] < FAST + 1.5
+
+
+# --- (c) a failing model: HTTP 500, then connection refused --------------------------------------------------
+
+
+async def test_http_500_then_refused_offline_engine_continues(demo: Demo) -> None:
+    async with OpenAIStub(lambda body: Reply(status=500)) as stub:
+        dialogs = Dialogs(config(stub.base_url, max_failures=100))
+
+        def before(index: int, _: Transcript) -> None:
+            if index == 2:  # from the third turn on, nobody listens on the model's port
+                dialogs.made[0].remote = make_remote_llm(config(refused_url()))
+
+        t = await run_script(demo, BOOKING, tickets=MemoryTickets(), services_hook=dialogs.hook, before_line=before)
+    assert_martin_booked(demo, t)
+    dialog = dialogs.dialog
+    assert dialog.remote_turns == 0 and dialog.offline_turns >= len(BOOKING) and dialog.failures >= len(BOOKING)
+    assert len(stub.requests) >= 2
+    assert max(t.turn_seconds) < 3.0, t.turn_seconds
+
+
+async def test_remote_recovers_after_one_failure(demo: Demo) -> None:
+    replies = iter([Reply(status=503)])
+
+    def script(body: dict[str, Any]) -> Reply:
+        return next(replies, None) or booking_script(body)
+
+    async with OpenAIStub(script) as stub:
+        dialogs = Dialogs(config(stub.base_url, max_failures=2))
+        t = await run_script(demo, BOOKING[:1], tickets=MemoryTickets(), services_hook=dialogs.hook)
+    dialog = dialogs.dialog
+    # turn 1: 503 → the engine calls find_slots; the model reads the slots back (failures reset)
+    assert dialog.offline_turns == 1 and dialog.remote_turns == 1 and dialog.failures == 0
+    assert [name for name, _ in t.tool_calls] == ["find_slots"] and len(stub.requests) == 2
+    assert t.reception.ctx.offered
+
+
+async def test_both_failing_spoken_fallback_and_handoff_ticket(demo: Demo) -> None:
+    tickets = MemoryTickets()
+    dialogs = Dialogs(config(refused_url()), break_engine=True)
+    t = await run_script(demo, BOOKING[:1], tickets=tickets, services_hook=dialogs.hook)
+    assert t.agent_lines == [prompts.text("technical_fallback", "fr")]
+    assert dialogs.dialog.gave_up and t.outcome == "escalated"
+    (spec,) = tickets.specs.values()
+    assert spec.kind == "handoff" and "Panne technique" in spec.reason and spec.id == t.reception.ctx.call_id
+    assert t.turn_seconds[0] < FAST + 1.5
+
+
+# --- configuration ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_config_from_settings() -> None:
+    assert RemoteLLMConfig.from_settings(Settings(LLM_BASE_URL="", LLM_MODEL="")) is None
+    assert dialog_factory(None) is None
+    settings = Settings(LLM_BASE_URL="http://127.0.0.1:9/v1", LLM_MODEL="mistral-small", LLM_API_KEY="k")
+    cfg = RemoteLLMConfig.from_settings(settings, {"LLM_FIRST_TOKEN_TIMEOUT_S": "2.5", "LLM_MAX_FAILURES": "3"})
+    assert cfg is not None
+    assert (cfg.base_url, cfg.model, cfg.api_key) == ("http://127.0.0.1:9/v1", "mistral-small", "k")
+    assert (cfg.first_token_timeout_s, cfg.chunk_timeout_s, cfg.max_failures) == (2.5, 4.0, 3)
+    assert cfg.conn_options.max_retry == 0 and cfg.conn_options.timeout == 4.0
