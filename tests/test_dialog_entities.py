@@ -207,3 +207,13 @@ def test_practitioner_mentions(text: str, expected: list[Span]) -> None:
     found = practitioner_mentions(text)
     assert found == expected
     assert all(text[span.start : span.end] == span.text for span in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Un bupil.", None), ("une", 0), ("le un", 0), ("numéro deux", 1), ("euh trois", 2),
+     ("j'ai deux enfants", None), ("option three", 2)],
+)
+def test_cardinals_pick_an_option_only_after_a_determiner_or_alone(text: str, expected: int | None):
+    options = [datetime(2026, 11, 25, 9, 0), datetime(2026, 11, 26, 14, 0), datetime(2026, 11, 27, 10, 40)]
+    assert choice(text, options) == expected

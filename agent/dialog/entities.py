@@ -158,12 +158,15 @@ def _cap(word: str | None) -> str | None:
 # ---------------------------------------------------------------- choice of an offered slot
 
 _ORDINALS = (
-    (0, r"premier|premiere|1er|1ere|first|1st|un|une|numero un|number one|option un|option one"),
-    (1, r"deuxieme|second|seconde|2e|2eme|2nd|deux|numero deux|number two|two"),
-    (2, r"troisieme|3e|3eme|third|3rd|trois|three"),
-    (3, r"quatrieme|4e|4eme|fourth|4th|quatre|four"),
+    (0, r"premier|premiere|1er|1ere|first|1st"),
+    (1, r"deuxieme|second|seconde|2e|2eme|2nd"),
+    (2, r"troisieme|3e|3eme|third|3rd"),
+    (3, r"quatrieme|4e|4eme|fourth|4th"),
     (-1, r"dernier|derniere|last|latter"),
 )
+# Cardinals are articles or quantities too ("un bouton", "deux jours"): they pick an option only after a
+# determiner ("le un", "numéro deux", "option three") or said alone.
+_CARDINALS = ((0, r"un|une|one|1"), (1, r"deux|two|2"), (2, r"trois|three|3"), (3, r"quatre|four|4"))
 _WEEKDAY_NUMBERS = {
     "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6,
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
@@ -226,12 +229,24 @@ def _by_weekday(key: str, options: Sequence[datetime]) -> int | None:
 
 def _by_ordinal(key: str, options: Sequence[datetime]) -> int | None:
     for index, words in _ORDINALS:
-        pattern = rf"\b(?:le|la|l|celui|celle|the|option|number|numero)?\s*(?:{words})\b"
-        if re.search(pattern, key) and not re.search(rf"\b(?:{words})\s+(?:janvier|fevrier|mars|avril|mai|juin|"
-                                                     r"juillet|aout|septembre|octobre|novembre|decembre)\b", key):
-            position = index if index >= 0 else len(options) - 1
-            return position if position < len(options) else None
+        if re.search(rf"\b(?:{words})\b", key) and not _is_date(words, key):
+            return _position(index, options)
+    for index, words in _CARDINALS:
+        after_determiner = rf"\b(?:le|la|l|celui|celle|the|option|number|numero)\s+(?:{words})\b"
+        alone = rf"^(?:euh\s+)?(?:{words})(?:\s+(?:svp|merci|s il vous plait|please))?$"
+        if (re.search(after_determiner, key) or re.search(alone, key.strip())) and not _is_date(words, key):
+            return _position(index, options)
     return None
+
+
+def _is_date(words: str, key: str) -> bool:
+    months = r"janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre"
+    return bool(re.search(rf"\b(?:{words})\s+(?:{months})\b", key))
+
+
+def _position(index: int, options: Sequence[datetime]) -> int | None:
+    position = index if index >= 0 else len(options) - 1
+    return position if position < len(options) else None
 
 
 # ---------------------------------------------------------------- practitioner mentions
