@@ -30,6 +30,7 @@ from agent.reception_agent import ReceptionServices
 from agent.tools.context import StoredTickets, TicketSink
 from agent.transports.media_stream import MULAW_RATE
 from agent.voice_stack import StackConfig, build_voice_stack
+from escalation.threshold_store import ThresholdStore
 from escalation.ticket_store import TicketStore
 from practice.db import make_engine, migrate
 from practice.settings import Settings
@@ -211,8 +212,10 @@ def reception_services(engine: Engine, settings: Settings, *, demo: bool, now: d
 
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         tickets = HumanQueue(redis, TicketStore(engine))
+    store = ThresholdStore(engine)
     services = ReceptionServices(db=engine, tickets=tickets,
-                                 make_dialog=dialog_factory(RemoteLLMConfig.from_settings(settings)))
+                                 make_dialog=dialog_factory(RemoteLLMConfig.from_settings(settings)),
+                                 thresholds_for=lambda practice_id: store.active(practice_id)[1])
     if now is not None:
         services.clock = lambda: now
     return services.warm()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +57,8 @@ class ReceptionServices:
 
     db: Engine
     tickets: TicketSink
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    # the practice's active escalation thresholds (the composition root reads the manager's configuration)
+    thresholds_for: Callable[[int], Thresholds] = lambda _practice_id: Thresholds()
     clock: Callable[[], datetime] = utc_clock
     classifier: IntentClassifier | None = None
     parser: DateTimeParser | None = None
@@ -81,7 +82,7 @@ class ReceptionServices:
         reader = Reader(self.parser, calendar.practitioners(practice_id))
         guard = _guard(triage)
         conversation = Conversation(ctx=ctx, classifier=self.classifier, reader=reader,
-                                    monitor=CallMonitor(self.thresholds), guard=guard)
+                                    monitor=CallMonitor(self.thresholds_for(practice_id)), guard=guard)
         engine = DialogEngine(conversation)
         return Reception(ctx, engine, self.make_dialog(ctx, engine) if self.make_dialog else None)
 

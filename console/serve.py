@@ -116,6 +116,8 @@ def _live_calls(stack: VoiceStack, engine: Engine, redis: Redis) -> LiveCallRegi
     registry = LiveCallRegistry(queue_policy(queue, ThresholdStore(engine), engine))
     if stack.reception is None:
         stack.reception = ReceptionServices(db=engine, tickets=queue).warm()
+    thresholds = ThresholdStore(engine)
+    stack.reception.thresholds_for = lambda practice_id: thresholds.active(practice_id)[1]
     stack.reception.tickets = HandoffTickets(stack.reception.tickets, registry)
     registry.parse_when = duckling_when(stack.reception.parser) if stack.reception.parser else None
     return registry

@@ -17,6 +17,7 @@ from agent.tools.context import CallContext, MemoryTickets
 from agent.tools.practice_profile import PracticeProfile, after_hours_text, hours_text
 from agent.tools.reception_tools import ReceptionTools
 from agent.tools.speech import say, spoken_list, spoken_moment
+from escalation.thresholds import Thresholds
 
 pytestmark = pytest.mark.unit
 
@@ -156,3 +157,26 @@ def test_a_message_ticket_reads_as_a_hand_off_summary() -> None:
     assert summary.caller.name == "Jeanne Dupuis" and summary.caller.birth_date == date(1948, 3, 12)
     assert [a.kind for a in summary.actions] == ["slots_offered", "message_taken"]
     assert "Renouvellement" in summary.to_text() and ctx.outcome == "message"
+
+
+def test_each_call_uses_its_practices_active_thresholds(tmp_path):
+    """The composition root hands the manager's active thresholds to each call's monitor."""
+    from agent.reception_agent import ReceptionServices
+    from agent.tools.context import MemoryTickets
+    from practice.db import make_engine, migrate
+    from tests.reception_harness import seed, triage
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    migrate(engine)
+    demo = seed(engine)
+    seen: list[int] = []
+
+    def thresholds_for(practice_id: int) -> Thresholds:
+        seen.append(practice_id)
+        return Thresholds(max_misunderstandings=1)
+
+    services = ReceptionServices(db=engine, tickets=MemoryTickets(), thresholds_for=thresholds_for)
+    reception = services.open(call_id="c1", practice_id=demo.practice_id, caller_number="0612345678", lang="fr",
+                              triage=triage())
+    assert seen == [demo.practice_id]
+    assert reception.engine.conversation.monitor.thresholds.max_misunderstandings == 1
