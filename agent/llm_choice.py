@@ -90,6 +90,7 @@ class FallbackDialog(llm.LLM[Any]):
         self.remote_turns = 0
         self.offline_turns = 0
         self.gave_up = False
+        self.engine_pending = False  # the engine called a tool last turn: it reads the result itself
 
     @property
     def model(self) -> str:
@@ -161,11 +162,24 @@ def _has_response(chunk: llm.ChatChunk) -> bool:
     return chunk.delta is not None and bool(chunk.delta.content or chunk.delta.tool_calls)
 
 
+def _newest_user_text(chat_ctx: llm.ChatContext) -> str | None:
+    """The caller's message this turn answers; None when the turn answers a tool result."""
+    for item in reversed(chat_ctx.items):
+        if isinstance(item, llm.FunctionCallOutput):
+            return None
+        if isinstance(item, llm.ChatMessage):
+            return (item.text_content or "") if item.role == "user" else None
+    return None
+
+
 class _FallbackStream(llm.LLMStream):
     async def _run(self) -> None:
         owner = self._llm
         assert isinstance(owner, FallbackDialog)
-        if owner.remote_enabled:
+        text = _newest_user_text(self._chat_ctx)
+        engine_turn = owner.engine_pending if text is None else await self._guard_fired(owner, text)
+        owner.engine_pending = False
+        if owner.remote_enabled and not engine_turn:
             started = time.perf_counter()
             try:
                 if await self._forward_remote(owner):
@@ -177,7 +191,7 @@ class _FallbackStream(llm.LLMStream):
             log.info("offline engine takes the turn", extra={"call_id": owner.ctx.call_id,
                                                              "after_ms": round((time.perf_counter() - started) * 1000)})
         try:
-            await self._forward_offline(owner)
+            owner.engine_pending = await self._forward_offline(owner)
             owner.offline_turns += 1
             return
         except Exception as exc:  # logged by type only: messages may quote the caller
@@ -193,6 +207,7 @@ class _FallbackStream(llm.LLMStream):
         stream = owner.remote.chat(chat_ctx=with_context(self._chat_ctx, owner.ctx), tools=self._tools,
                                    conn_options=cfg.conn_options)
         answered = called = False
+        said = ""
         try:
             async with stream:
                 chunks = stream.__aiter__()
@@ -204,6 +219,7 @@ class _FallbackStream(llm.LLMStream):
                         break
                     answered = answered or _has_response(chunk)
                     called = called or bool(chunk.delta and chunk.delta.tool_calls)
+                    said += (chunk.delta.content or "") if chunk.delta else ""
                     self._event_ch.send_nowait(chunk)
         except asyncio.CancelledError:
             raise
@@ -215,17 +231,34 @@ class _FallbackStream(llm.LLMStream):
             raise RemoteUnavailable(kind if answered else f"{kind} before the first token") from None
         if not answered:
             raise RemoteUnavailable("empty answer")
+        owner.offline.conversation.remember(said.strip())  # "pardon ?" after a fallback repeats the model's words
         return True
 
-    async def _forward_offline(self, owner: FallbackDialog) -> None:
+    async def _forward_offline(self, owner: FallbackDialog) -> bool:
+        """Forward the engine's answer; True when it called a tool (the engine then reads the result too)."""
         stream = owner.offline.chat(chat_ctx=self._chat_ctx, tools=self._tools)
-        answered = False
+        answered = called = False
         async with stream:
             async for chunk in stream:
                 answered = answered or _has_response(chunk)
+                called = called or bool(chunk.delta and chunk.delta.tool_calls)
                 self._event_ch.send_nowait(chunk)
         if not answered:
             raise APIConnectionError("the offline engine said nothing", retryable=False)
+        return called
+
+    async def _guard_fired(self, owner: FallbackDialog, text: str) -> bool:
+        """The triage guard on a caller message it has not seen (the text path; the voice path ran it already):
+        True when it stops the dialog, and the engine, which runs it again and hands over, takes the turn."""
+        ctx, conversation = owner.ctx, owner.offline.conversation
+        if ctx.guarded_text == text:
+            return False
+        result = await asyncio.to_thread(conversation.guard, text, conversation.state.triage_context)
+        if result.stops_dialog:
+            return True
+        conversation.state.triage_context = result.context
+        ctx.guarded_text = text
+        return False
 
 
 DialogFactory = Callable[[CallContext, "DialogEngine"], llm.LLM[Any]]
