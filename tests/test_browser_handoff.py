@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import threading
 import time
+import uuid
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +19,16 @@ from typing import Any
 
 import pytest
 from redis import Redis
+from sqlmodel import Session, select
 
 from agent.audio import mulaw_decode
 from agent.caller_voice import say_mulaw
+from escalation.queue import HumanQueue
 from escalation.queue_keys import QueueKeys
+from escalation.ticket_store import TicketSpec, TicketStore
+from practice.db import make_engine
+from practice.demo import DEMO_SLUG
+from practice.models import Call, Practice
 from tests.live_server import running_server
 from tests.test_browser_home import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.test_handoff import CALLER_AFTER_EN, EMERGENCY_EN, SECRETARY_EN, Caller
@@ -39,17 +46,23 @@ def _clear(redis: Redis) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     redis = Redis.from_url(REDIS_URL)
     _clear(redis)
-    env = {"PERMANENCE_DATA_DIR": str(tmp_path_factory.mktemp("handoff-demo")), "DATABASE_URL": "",
-           "REDIS_URL": REDIS_URL, "PERMANENCE_SECRET_KEY": ""}
+    data_dir = tmp_path_factory.mktemp("handoff-demo")
+    env = {"PERMANENCE_DATA_DIR": str(data_dir), "DATABASE_URL": "", "REDIS_URL": REDIS_URL,
+           "PERMANENCE_SECRET_KEY": ""}
     try:
         with running_server("demo", env=env, timeout=150) as url:
-            yield url
+            yield url, data_dir / "permanence.db"
     finally:
         _clear(redis)
         redis.close()
+
+
+@pytest.fixture(scope="module")
+def demo_url(demo: tuple[str, Path]) -> str:
+    return demo[0]
 
 
 @pytest.fixture(scope="module")
@@ -191,4 +204,61 @@ def test_secretary_takes_the_call_in_the_browser(demo_url: str, secretary_wav: P
     assert caller.error is None, repr(caller.error)
     assert caller.loud_after_bridge > 25, "her microphone's audio did not reach the caller's socket"
     assert sent["sent"] > 100 and heard["maxLevel"] > 0.01
+    assert errors == []
+
+
+def _enqueue(db_path: Path) -> str:
+    """A waiting ticket, as the agent leaves one (no live call behind it)."""
+    engine = make_engine(f"sqlite:///{db_path}")
+    call_id = uuid.uuid4().hex
+    with Session(engine) as session:
+        practice = session.exec(select(Practice).where(Practice.slug == DEMO_SLUG)).one()
+        session.add(Call(id=call_id, practice_id=practice.id, caller_number="+33612345678", transport="livekit"))
+        session.commit()
+        practice_id = practice.id
+    redis = Redis.from_url(REDIS_URL)
+    HumanQueue(redis, TicketStore(engine)).enqueue(
+        TicketSpec(id=call_id, practice_id=practice_id, level="urgent", reason="Fièvre chez un nourrisson",
+                   caller_number="+33612345678"))
+    redis.close()
+    engine.dispose()
+    return call_id
+
+
+def test_in_livekit_mode_the_page_joins_the_callers_room_with_the_minted_token(demo: tuple[str, Path]) -> None:
+    """No LiveKit server runs here: the token answer is stubbed, and the page must load livekit-client, try the
+    room it was given (refused by the page's CSP and the closed port) and say so in French."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    url, db_path = demo
+    errors: list[str] = []
+    asked: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *FAKE_MIC])
+        page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        def grant(route: Any) -> None:
+            asked.append(route.request.url)
+            route.fulfill(status=200, content_type="application/json",
+                          body='{"url": "ws://127.0.0.1:9", "room": "sip-room", "identity": "secretary-1", '
+                               '"token": "eyJhbGciOiJIUzI1NiJ9.e30.x"}')
+
+        page.route("**/livekit-token", grant)
+        page.goto(url + "/queue")
+        page.fill("#username", "secretaire")
+        page.fill("#password", "demo")
+        page.keyboard.press("Enter")
+        page.wait_for_url(url + "/queue")
+        page.wait_for_selector("#live.ok", timeout=10_000)
+        ticket = _enqueue(db_path)
+        row = page.locator(f'#waiting li[data-id="{ticket}"]')
+        row.wait_for(timeout=10_000)
+        row.get_by_role("button", name="Prendre").click()
+        page.wait_for_selector("#d-take:visible", timeout=10_000)
+        page.click("#d-take")
+        page.wait_for_function("() => window.PermanenceHandoff.stats.state === 'ended'", timeout=30_000)
+        assert asked and asked[0].endswith(f"/api/tickets/{ticket}/livekit-token")
+        assert page.evaluate("() => typeof window.LivekitClient.Room") == "function"
+        assert "LiveKit" in page.inner_text("#notice")
+        browser.close()
     assert errors == []

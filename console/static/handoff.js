@@ -57,8 +57,9 @@
   async function take() {
     if (!detail || call) return;
     const ticket = detail.id;
-    call = { ticket, muted: false, ws: null, ctx: null, stream: null, timer: null };
+    call = { ticket, muted: false, ws: null, ctx: null, stream: null, timer: null, room: null };
     status("connecting");
+    if (await takeInRoom(ticket)) return;  // LiveKit mode; otherwise the embedded bridge below
     try {
       call.stream = await navigator.mediaDevices.getUserMedia({ audio: {
         echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 } });
@@ -119,14 +120,74 @@
     }, 100);
   }
 
+  // --- LiveKit mode: join the caller's room with the token the console mints ---------------------------------
+
+  function loadScript(src) {
+    if (window.LivekitClient) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.append(script);
+    });
+  }
+
+  async function takeInRoom(ticket) {
+    const response = await fetch(`/api/tickets/${encodeURIComponent(ticket)}/livekit-token`,
+      { credentials: "same-origin", headers: { Accept: "application/json" } }).catch(() => null);
+    if (!response || response.status === 404) return false;  // not a LiveKit call: the embedded bridge
+    const current = call;
+    if (!response.ok) {
+      notice("La salle de l'appel n'est pas joignable (LiveKit).");
+      status("ended");
+      cleanup();
+      return true;
+    }
+    const grant = await response.json();
+    try {
+      await loadScript("/static/console/vendor/livekit-client-2.23.0.umd.js");
+      const LK = window.LivekitClient;
+      const room = new LK.Room({ adaptiveStream: false, dynacast: false });
+      current.room = room;
+      room.on(LK.RoomEvent.TrackSubscribed, (track) => {
+        if (track.kind !== "audio") return;
+        const element = track.attach();
+        element.dataset.handoff = "caller";
+        document.body.append(element);
+        stats.received += 1;
+      });
+      room.on(LK.RoomEvent.Disconnected, () => { ended.add(ticket); status("ended"); cleanup(); });
+      await room.connect(grant.url, grant.token);
+      await room.localParticipant.setMicrophoneEnabled(true);
+      stats.sent += 1;
+      status("connected");
+    } catch (err) {
+      notice("Connexion à la salle de l'appel impossible (LiveKit).");
+      status("ended");
+      cleanup();
+    }
+    return true;
+  }
+
+  function roomMicrophone(on) {
+    if (call && call.room) {
+      call.room.localParticipant.setMicrophoneEnabled(on).catch(() => undefined);
+      status(on ? "connected" : "hold");
+      return true;
+    }
+    return false;
+  }
+
   function send(command) {
     if (call && call.ws && call.ws.readyState === WebSocket.OPEN) call.ws.send(JSON.stringify({ type: command }));
   }
 
-  function hold() { if (call) { call.muted = true; send("hold"); } }
-  function resume() { if (call) { call.muted = false; send("resume"); } }
+  function hold() { if (call && !roomMicrophone(false)) { call.muted = true; send("hold"); } }
+  function resume() { if (call && !roomMicrophone(true)) { call.muted = false; send("resume"); } }
   function hangup() {
     if (!call) return;
+    if (call.room) { call.room.disconnect(); return; }
     send("hangup");
     const ws = call.ws;
     setTimeout(() => { if (ws && ws.readyState !== WebSocket.CLOSED) ws.close(1000); }, 1500);
@@ -139,6 +200,8 @@
     if (ending.timer) clearInterval(ending.timer);
     if (ending.stream) ending.stream.getTracks().forEach((t) => t.stop());
     if (ending.ctx) ending.ctx.close().catch(() => undefined);
+    if (ending.room) ending.room.disconnect().catch(() => undefined);
+    document.querySelectorAll("audio[data-handoff]").forEach((node) => node.remove());
     buttons();
   }
 
