@@ -165,17 +165,17 @@ class CallHandoff:
     async def _wait_for_secretary(self) -> None:
         """After the holding line: wait for a pick-up; nobody (or after hours, nobody present): the agent is back."""
         assert self.ticket is not None
-        present = await asyncio.to_thread(self.policy.secretaries_present, self.practice_id)
+        present = await self._ask(self.policy.secretaries_present, self.practice_id, default=True)
         if self.ticket.kind == "callback" or not present:
             await self._after_holding_line()
         else:
-            wait = await asyncio.to_thread(self.policy.wait_seconds, self.practice_id)
+            wait = await self._ask(self.policy.wait_seconds, self.practice_id, default=60.0)
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 await asyncio.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
                 if self._socket is not None:
                     return
-            status = await asyncio.to_thread(self.policy.ticket_status, self.ticket.id)
+            status = await self._ask(self.policy.ticket_status, self.ticket.id, default=None)
             if self._socket is not None or status in ("connected", "closed"):
                 return
             if status == "claimed":  # she is reading the summary: give her one more wait
@@ -187,6 +187,14 @@ class CallHandoff:
         log.info("no secretary picked up; offering a callback", extra={"call_id": self.call_id})
         await self._offer_callback()
 
+    async def _ask(self, question: Callable[[Any], Any], arg: Any, *, default: Any) -> Any:
+        """A policy answer off the event loop; the default when Redis or the database fails (logged by type)."""
+        try:
+            return await asyncio.to_thread(question, arg)
+        except Exception as exc:
+            log.warning("hand-off policy unavailable", extra={"call_id": self.call_id, "error": type(exc).__name__})
+            return default
+
     async def _after_holding_line(self) -> None:
         """Let the holding line finish (it says the practice is closed and gives the numbers)."""
         deadline = time.monotonic() + 30
@@ -196,7 +204,7 @@ class CallHandoff:
 
     async def _offer_callback(self) -> None:
         assert self.ticket is not None
-        policy = await asyncio.to_thread(self.policy.after_hours, self.practice_id)
+        policy = await self._ask(self.policy.after_hours, self.practice_id, default={})
         emergency = self.ticket.level == "emergency"
         if emergency and policy.get("emergency_stays_on_line"):
             self.session.say(prompts.text("handoff_emergency_stay", self.lang).format(
@@ -237,7 +245,7 @@ class CallHandoff:
                                             context=self.call.triage_context)
             self.call.caller_turn(text, confidence=confidence, stopped_at=None, guard=guard)
             if guard.level == "emergency":
-                policy = await asyncio.to_thread(self.policy.after_hours, self.practice_id)
+                policy = await self._ask(self.policy.after_hours, self.practice_id, default={})
                 await self._make_callback(None)
                 self._say_then_hang_up(prompts.text("handoff_emergency_timeout", self.lang).format(
                     emergency=policy.get("emergency_number") or "15"))
@@ -246,7 +254,7 @@ class CallHandoff:
             if not self.call.caller_number:  # no caller ID: the number they said, if any
                 self.call.caller_number = spoken_phone_number(text, self.lang)
         await self._make_callback(due)
-        policy = await asyncio.to_thread(self.policy.after_hours, self.practice_id)
+        policy = await self._ask(self.policy.after_hours, self.practice_id, default={})
         when = _spoken_due(due, self.lang) if due else prompts.text("handoff_callback_soon", self.lang)
         text_out = prompts.text("handoff_callback_noted", self.lang).format(when=when) + " " + numbers_text(
             policy, self.lang)

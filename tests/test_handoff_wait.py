@@ -172,3 +172,18 @@ async def test_while_a_human_has_the_call_the_agent_only_listens() -> None:
     with pytest.raises(llm.StopResponse):
         await agent.on_user_turn_completed(llm.ChatContext(), message)
     assert heard == [("il respire", None)]
+
+
+async def test_a_failing_queue_still_ends_with_a_callback_offer() -> None:
+    recorder = Recorder()
+
+    def down(_: object) -> bool:
+        raise ConnectionError("redis down")
+
+    recorder.policy = HandoffPolicy(**{**recorder.policy.__dict__, "secretaries_present": down, "ticket_status": down,
+                                       "after_hours": down})
+    handoff, session = await _handoff(recorder)
+    handoff.ticket_enqueued("c1", "handoff", "routine")
+    await _until(lambda: session.agents)
+    await handoff.callback_answer("", None)
+    assert recorder.callbacks and "15" in session.said[-1]
