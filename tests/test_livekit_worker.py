@@ -27,6 +27,8 @@ from agent import worker
 from agent.call_runner import CallOptions
 from agent.call_store import SqlCallStore
 from agent.caller_voice import say_mulaw
+from agent.reception_agent import ReceptionServices
+from agent.tools.context import MemoryTickets
 from agent.transports.livekit_room import CALLER_KINDS, caller_from, room_options, run_room_call
 from agent.transports.media_stream import split_frames
 from agent.transports.media_stream_io import MediaStreamAudioInput, MediaStreamAudioOutput
@@ -208,6 +210,24 @@ async def test_a_sip_caller_is_answered_heard_and_recorded(db: Engine, monkeypat
     assert job.deleted == 0 and job.shutdown_reason == "call ended"
 
 
+async def test_the_worker_path_runs_the_real_dialog_engine(db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same reception services as `permanence serve`: a booking request is answered with free slots."""
+    room_io = InMemoryRoomIO(monkeypatch)
+    voice = stack()
+    voice.reception = ReceptionServices(db=db, tickets=MemoryTickets()).warm()
+    job = FakeJob(FakeParticipant(), metadata=json.dumps({"practice": DEMO_SLUG}))
+    task = asyncio.create_task(run_room_call(job, stack=voice, store=SqlCallStore(db)))  # type: ignore[arg-type]
+    await room_io.until_marks(1)
+    await room_io.say("Bonjour, je voudrais un rendez-vous.")
+    await room_io.until_marks(2)
+    await asyncio.sleep(0.5)  # the answer is recorded once it has played
+    assert room_io.session is not None
+    room_io.session._close_soon(reason=CloseReason.PARTICIPANT_DISCONNECTED)
+    summary = await asyncio.wait_for(task, 15)
+    answers = [t.text for t in summary.turns if t.speaker == "agent"]
+    assert any("proposer" in text for text in answers), answers
+
+
 async def test_the_agent_hangs_up_on_a_silent_caller_by_deleting_the_room(db: Engine,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     InMemoryRoomIO(monkeypatch)
@@ -238,7 +258,9 @@ def test_worker_options_wire_the_entrypoint_and_the_prewarm() -> None:
     assert options.initialize_process_timeout >= 60
 
 
-def test_prewarm_loads_the_models_once_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prewarm_loads_the_models_and_the_dialog_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PERMANENCE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
     proc = type("Proc", (), {"userdata": {}})()
@@ -247,6 +269,9 @@ def test_prewarm_loads_the_models_once_per_process(tmp_path: Path, monkeypatch: 
     assert warm.vad is not None and warm.triage is not None
     assert warm.make_stt("fr") is not None and warm.make_tts("fr").sample_rate == 8000
     assert str(proc.userdata["engine"].url).endswith("w.db")
+    assert warm.reception is not None and warm.reception.classifier is not None, "the dialog engine, warmed"
+    assert warm.reception.make_dialog is None, "no LLM_BASE_URL: the offline engine alone"
+    assert warm.live_rooms is not None, "the console finds each call's room for the hand-off"
 
 
 @pytest.mark.parametrize("args", [["--help"], ["start", "--help"]])
