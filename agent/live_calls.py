@@ -97,7 +97,9 @@ def queue_policy(queue: Any, thresholds: Any, engine: Any, *, presence_timeout_s
     """The hand-off policy on the real queue (`HumanQueue`), thresholds (`ThresholdStore`) and database."""
     from sqlmodel import Session, col, select
 
-    from practice.models import Practice, Ticket, UserPractice
+    from escalation.queue import QueueUnavailable
+    from escalation.ticket_store import TicketStore
+    from practice.models import Practice, Ticket, TicketStatus, UserPractice
 
     def wait_seconds(practice_id: int | None) -> float:
         return float(thresholds.active(practice_id)[1].handoff_wait_seconds)
@@ -118,7 +120,12 @@ def queue_policy(queue: Any, thresholds: Any, engine: Any, *, presence_timeout_s
             return ticket.status if ticket else None
 
     def to_callback(ticket_id: str, due: datetime, number: str) -> None:
-        queue.to_callback(ticket_id, due=due, number=number)
+        try:
+            queue.to_callback(ticket_id, due=due, number=number)
+        except QueueUnavailable:  # Redis down: the database is the source of truth, the callback is not lost
+            changes: dict[str, Any] = {"callback_due": due, **({"caller_number": number} if number else {})}
+            TicketStore(engine).record(ticket_id, TicketStatus.callback,
+                                       detail={"due": due.isoformat(), "queue": "unavailable"}, **changes)
 
     def after_hours(practice_id: int | None) -> dict[str, Any]:
         if practice_id is None:

@@ -13,8 +13,6 @@ from agent.call_store import MemoryCallStore, PracticeInfo
 from agent.handoff import CallbackAgent, CallHandoff, HandoffPolicy, ListeningAgent
 from escalation.triage import TriageEngine
 
-pytestmark = pytest.mark.unit
-
 POLICY = {"emergency_number": "15", "urgent_care_number": "116 117", "sos_medecins": "3624",
           "emergency_stays_on_line": False}
 
@@ -86,6 +84,7 @@ async def _until(condition: Any, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.unit
 async def test_nobody_picks_up_the_agent_offers_a_callback_with_the_callers_number() -> None:
     recorder = Recorder()
     handoff, session = await _handoff(recorder)
@@ -102,6 +101,7 @@ async def test_nobody_picks_up_the_agent_offers_a_callback_with_the_callers_numb
     assert handoff.hangup.is_set()
 
 
+@pytest.mark.unit
 async def test_the_best_time_the_caller_gives_is_the_callbacks_due_time() -> None:
     recorder = Recorder()
     when = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -114,6 +114,7 @@ async def test_the_best_time_the_caller_gives_is_the_callbacks_due_time() -> Non
     assert [t.speaker for t in handoff.call.turns] == ["caller"]
 
 
+@pytest.mark.unit
 async def test_after_hours_or_nobody_present_the_agent_does_not_wait() -> None:
     for recorder, kind in ((Recorder(wait_s=30), "callback"), (Recorder(present=False, wait_s=30), "handoff")):
         handoff, session = await _handoff(recorder)
@@ -123,6 +124,7 @@ async def test_after_hours_or_nobody_present_the_agent_does_not_wait() -> None:
         handoff.call_ended()
 
 
+@pytest.mark.unit
 async def test_an_emergency_nobody_took_is_told_to_dial_15_now_and_becomes_a_callback() -> None:
     recorder = Recorder()
     handoff, session = await _handoff(recorder)
@@ -133,6 +135,7 @@ async def test_an_emergency_nobody_took_is_told_to_dial_15_now_and_becomes_a_cal
     assert handoff.hangup.is_set()
 
 
+@pytest.mark.unit
 async def test_an_emergency_with_the_agent_staying_on_the_line_keeps_waiting() -> None:
     recorder = Recorder(policy={**POLICY, "emergency_stays_on_line": True})
     handoff, session = await _handoff(recorder)
@@ -144,6 +147,7 @@ async def test_an_emergency_with_the_agent_staying_on_the_line_keeps_waiting() -
     await _until(lambda: recorder.callbacks)  # the caller hung up on an emergency: someone calls back
 
 
+@pytest.mark.unit
 async def test_a_claimed_ticket_gets_one_more_wait_before_the_offer() -> None:
     recorder = Recorder(status="claimed", wait_s=0.3)
     handoff, session = await _handoff(recorder)
@@ -153,6 +157,7 @@ async def test_a_claimed_ticket_gets_one_more_wait_before_the_offer() -> None:
     await _until(lambda: session.agents)
 
 
+@pytest.mark.unit
 async def test_a_caller_who_hangs_up_while_waiting_abandons_a_routine_ticket() -> None:
     recorder = Recorder(wait_s=30)
     handoff, _ = await _handoff(recorder)
@@ -163,6 +168,7 @@ async def test_a_caller_who_hangs_up_while_waiting_abandons_a_routine_ticket() -
     assert not recorder.callbacks
 
 
+@pytest.mark.unit
 async def test_while_a_human_has_the_call_the_agent_only_listens() -> None:
     heard: list[tuple[str, float | None]] = []
     agent = ListeningAgent(lambda text, confidence: heard.append((text, confidence)), "fr")
@@ -174,6 +180,7 @@ async def test_while_a_human_has_the_call_the_agent_only_listens() -> None:
     assert heard == [("il respire", None)]
 
 
+@pytest.mark.unit
 async def test_a_failing_queue_still_ends_with_a_callback_offer() -> None:
     recorder = Recorder()
 
@@ -187,3 +194,31 @@ async def test_a_failing_queue_still_ends_with_a_callback_offer() -> None:
     await _until(lambda: session.agents)
     await handoff.callback_answer("", None)
     assert recorder.callbacks and "15" in session.said[-1]
+
+
+@pytest.mark.integration
+def test_the_callback_is_kept_in_the_database_when_redis_is_down(tmp_path: Any) -> None:
+    from redis import Redis
+
+    from agent.live_calls import queue_policy
+    from escalation.queue import HumanQueue
+    from escalation.threshold_store import ThresholdStore
+    from escalation.ticket_store import TicketSpec, TicketStore
+    from practice.db import make_engine, migrate
+    from practice.models import Ticket
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'down.db'}")
+    migrate(engine)
+    store = TicketStore(engine)
+    store.create(TicketSpec(id="t-down", practice_id=None, level="routine", reason="Demande"))
+    queue = HumanQueue(Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2), store)
+    policy = queue_policy(queue, ThresholdStore(engine), engine)
+    due = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    policy.to_callback("t-down", due, "+33611223344")
+    from sqlmodel import Session
+
+    with Session(engine) as session:
+        ticket = session.get(Ticket, "t-down")
+        assert ticket is not None and ticket.status == "callback" and ticket.caller_number == "+33611223344"
+        assert ticket.callback_due is not None
+    engine.dispose()
