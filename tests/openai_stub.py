@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,3 +129,20 @@ class OpenAIStub:
 
 def _pieces(text: str, size: int = 16) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+@contextlib.contextmanager
+def stub_in_thread(script: Script) -> Iterator[OpenAIStub]:
+    """The stub on its own event loop in a thread, for a server in another process (`permanence call`)."""
+    loop = asyncio.new_event_loop()
+    stub = OpenAIStub(script)
+    thread = threading.Thread(target=loop.run_forever, name="openai-stub", daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(stub.__aenter__(), loop).result(timeout=10)
+    try:
+        yield stub
+    finally:
+        asyncio.run_coroutine_threadsafe(stub.stop(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +22,7 @@ from agent.tools.context import CallContext, MemoryTickets
 from practice.db import make_engine, migrate
 from practice.models import Appointment
 from practice.settings import Settings
-from tests.openai_stub import Call, OpenAIStub, Reply, echo_tool_output
+from tests.openai_stub import Call, OpenAIStub, Reply, echo_tool_output, stub_in_thread
 from tests.reception_harness import Demo, Transcript, run_script, seed
 
 pytestmark = pytest.mark.integration
@@ -233,6 +238,44 @@ async def test_both_failing_spoken_fallback_and_handoff_ticket(demo: Demo) -> No
     (spec,) = tickets.specs.values()
     assert spec.kind == "handoff" and "Panne technique" in spec.reason and spec.id == t.reception.ctx.call_id
     assert t.turn_seconds[0] < FAST + 1.5
+
+
+# --- the voice path: `permanence call` with LLM_BASE_URL set ----------------------------------------------------
+
+
+def permanence_call(tmp_path: Path, base_url: str, says: list[str]) -> dict[str, Any]:
+    env = {**os.environ, "PERMANENCE_DATA_DIR": str(tmp_path / "data"),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+           "LLM_BASE_URL": base_url, "LLM_MODEL": "stub-model", "LLM_API_KEY": "test-key"}
+    args = [arg for say in says for arg in ("--say", say)]
+    proc = subprocess.run([sys.executable, "-m", "console", "call", "--demo", "--speed", "4", "--json",
+                           "--caller", "0611223344", *args],
+                          capture_output=True, text=True, timeout=240, env=env, cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report: dict[str, Any] = json.loads(proc.stdout)
+    return report
+
+
+VOICE_BOOKING = ["Bonjour, je voudrais un rendez-vous avec le docteur Martin.", "Le premier.",
+                 "Jeanne Dupuis, née le douze mars mille neuf cent quarante-huit."]
+
+
+@pytest.mark.audio
+def test_permanence_call_books_through_the_remote_model(tmp_path: Path) -> None:
+    with stub_in_thread(booking_script) as stub:
+        report = permanence_call(tmp_path, stub.base_url, VOICE_BOOKING)
+    assert len(stub.requests) == 5 and {t["function"]["name"] for t in stub.requests[0]["tools"]} == TOOLS
+    assert report["outcome"] == "booked" and report["appointment"]["practitioner"] == "Dr Claire Martin"
+    assert report["turns"][1]["agent_text"] == "Très bien. Quels sont vos nom, prénom et date de naissance ?"
+    assert all(turn["agent_text"] for turn in report["turns"])
+
+
+@pytest.mark.audio
+def test_permanence_call_with_the_model_down_is_answered_offline(tmp_path: Path) -> None:
+    report = permanence_call(tmp_path, refused_url(), VOICE_BOOKING[:1])
+    [turn] = report["turns"]
+    assert "Martin" in turn["agent_text"] and report["ticket"] is None
+    assert turn["voice_to_voice_ms"] < 5000
 
 
 # --- configuration ---------------------------------------------------------------------------------------------
