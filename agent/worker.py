@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 from livekit.agents import JobContext, JobProcess, WorkerOptions
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AGENT_NAME = "permanence-reception"  # SIP dispatch rules dispatch this agent to each caller's room
-HEALTH_PORT = 8081  # GET / answers 200 once connected to LiveKit (compose healthcheck)
 
 
 def prewarm(proc: JobProcess) -> None:
@@ -72,6 +70,12 @@ async def entrypoint(ctx: JobContext) -> None:
     await run_room_call(ctx, stack=stack, store=store, job_metadata=ctx.job.metadata or "")
 
 
+def _settings() -> Settings:
+    from practice.settings import Settings
+
+    return Settings()
+
+
 def worker_options(**overrides: Any) -> WorkerOptions:
     """The worker's options; LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET come from the environment."""
     options: dict[str, Any] = {
@@ -80,8 +84,7 @@ def worker_options(**overrides: Any) -> WorkerOptions:
         "agent_name": AGENT_NAME,
         "initialize_process_timeout": 120.0,  # Whisper + voices + triage on a small CPU
         "num_idle_processes": 1,  # each warm process holds its own models (~0.5 GB)
-        # TODO(settings): move into practice.settings.Settings with the other process settings
-        "port": int(os.environ.get("PERMANENCE_WORKER_PORT", HEALTH_PORT)),
+        "port": _settings().worker_port,  # health endpoint (compose healthcheck)
     }
     options.update(overrides)
     return WorkerOptions(**options)

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     livekit_url: str = Field(default="", alias="LIVEKIT_URL")
     livekit_api_key: str = Field(default="", alias="LIVEKIT_API_KEY")
     livekit_api_secret: str = Field(default="", alias="LIVEKIT_API_SECRET")
+    worker_port: int = Field(default=8081, ge=1, le=65535, alias="PERMANENCE_WORKER_PORT")
 
     @field_validator("timezone")
     @classmethod

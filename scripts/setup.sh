@@ -13,7 +13,7 @@ for arg in "$@"; do
   esac
 done
 
-SYSTEM_PACKAGES=(espeak-ng sox libsndfile1 chromium redis-server)
+SYSTEM_PACKAGES=(espeak-ng sox libsndfile1 chromium firefox-esr pulseaudio tzdata redis-server)
 [ "$WITH_POSTGRES" = 1 ] && SYSTEM_PACKAGES+=(postgresql)
 
 as_root() {
