@@ -172,6 +172,23 @@ def _newest_user_text(chat_ctx: llm.ChatContext) -> str | None:
     return None
 
 
+def _engine_follows(owner: FallbackDialog, chat_ctx: llm.ChatContext) -> None:
+    """Let the engine's state follow the tool results the model read (slots offered, appointments found...), so
+    that it can take over the next turn mid-flow; what it would have said is dropped."""
+    outputs: list[llm.FunctionCallOutput] = []
+    for item in reversed(chat_ctx.items):
+        if isinstance(item, llm.ChatMessage):
+            break
+        if isinstance(item, llm.FunctionCallOutput):
+            outputs.insert(0, item)
+    for output in outputs:
+        try:
+            owner.offline.conversation.on_tool_output(output.name, output.output, output.is_error)
+        except Exception as exc:  # never breaks the model's turn
+            log.warning("engine could not follow a tool result", extra={"call_id": owner.ctx.call_id,
+                                                                       "error": type(exc).__name__})
+
+
 class _FallbackStream(llm.LLMStream):
     async def _run(self) -> None:
         owner = self._llm
@@ -185,6 +202,8 @@ class _FallbackStream(llm.LLMStream):
                 if await self._forward_remote(owner):
                     owner.failures = 0
                 owner.remote_turns += 1
+                if text is None:
+                    _engine_follows(owner, self._chat_ctx)
                 return
             except RemoteUnavailable as exc:
                 owner.remote_failed(str(exc))

@@ -202,6 +202,19 @@ async def test_http_500_then_refused_offline_engine_continues(demo: Demo) -> Non
     assert max(t.turn_seconds) < 3.0, t.turn_seconds
 
 
+async def test_model_lost_mid_booking_engine_finishes_it(demo: Demo) -> None:
+    def script(body: dict[str, Any]) -> Reply:
+        users = sum(m["role"] == "user" for m in body["messages"])
+        return booking_script(body) if users == 1 else Reply(status=502)  # slots offered, then the model is gone
+
+    async with OpenAIStub(script) as stub:
+        dialogs = Dialogs(config(stub.base_url, timeout=PATIENT))
+        t = await run_script(demo, BOOKING, tickets=MemoryTickets(), services_hook=dialogs.hook)
+    assert_martin_booked(demo, t)  # "le premier" is understood by the engine: it followed the model's find_slots
+    assert [name for name, _ in t.tool_calls] == ["find_slots", "book_appointment"]
+    assert dialogs.dialog.remote_turns == 2 and not dialogs.dialog.remote_enabled and len(stub.requests) == 4
+
+
 async def test_remote_recovers_after_one_failure(demo: Demo) -> None:
     replies = iter([Reply(status=503)])
 
