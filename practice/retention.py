@@ -171,8 +171,18 @@ def _blank_turns(conn: Connection, ids: list[Any]) -> None:
 
 
 def _blank_tickets(conn: Connection, ids: list[Any]) -> None:
-    ticket = _t("ticket")
+    """The summary and reason go, and so do the free notes written about the call (events, audit rows)."""
+    ticket, event, audit = _t("ticket"), _t("ticket_event"), _t("audit_log")
     conn.execute(sa.update(ticket).where(ticket.c.id.in_(ids)).values(summary={}, reason=""))
+    _drop_notes(conn, event, event.c.ticket_id.in_(ids))
+    _drop_notes(conn, audit, sa.and_(audit.c.entity.in_(["ticket", "call"]), audit.c.entity_id.in_(ids)))
+
+
+def _drop_notes(conn: Connection, table: sa.Table, where: sa.ColumnElement[bool]) -> None:
+    """JSON `detail` without its free-text `note` (read and rewritten row by row: portable across databases)."""
+    for row in conn.execute(sa.select(table.c.id, table.c.detail).where(where)).all():
+        if isinstance(row.detail, dict) and row.detail.get("note"):
+            conn.execute(sa.update(table).where(table.c.id == row.id).values(detail={**row.detail, "note": ""}))
 
 
 def _delete_calls(conn: Connection, ids: list[Any]) -> None:

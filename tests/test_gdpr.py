@@ -294,6 +294,10 @@ def test_purge_by_age_with_a_fixed_clock(world: ConsoleWorld, tmp_path: Path):
     assert state(world, ids["other_practice_20d"]) == (True, False, False)  # its own, shorter policy
     assert sorted(p.stem for p in recordings.iterdir()) == [ids["fresh"]]
     with Session(world.engine) as session:
+        notes = {e.ticket_id: e.detail for e in session.exec(select(TicketEvent))}
+    assert notes[ids["summary_expired"]] == {"disposition": "resolved", "note": ""}  # the free note went too
+    assert notes[ids["transcript_expired"]]["note"] == "Je voudrais un rendez-vous"
+    with Session(world.engine) as session:
         events = list(session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ids["all_expired"])))
         audit = session.exec(select(AuditLog).where(AuditLog.action == "purge")).one()
     assert events == []
