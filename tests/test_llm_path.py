@@ -157,6 +157,17 @@ async def test_request_carries_instructions_context_and_tool_schemas(demo: Demo)
     assert follow_up[-1]["role"] == "tool" and "10" in follow_up[-1]["content"]
 
 
+async def test_english_call_gets_english_instructions_and_context(demo: Demo) -> None:
+    async with OpenAIStub(lambda body: Reply(text="Sure, which doctor would you like to see?")) as stub:
+        dialogs = Dialogs(config(stub.base_url, timeout=PATIENT))
+        t = await run_script(demo, ["Hello, I'd like to book an appointment"], lang="en", tickets=MemoryTickets(),
+                             services_hook=dialogs.hook)
+    messages = stub.requests[0]["messages"]
+    assert prompts.text("instructions", "en") in str(messages[0]["content"])
+    assert "Now: Tuesday 2026-11-24 10:00" in str(messages[1]["content"])
+    assert t.agent_lines == ["Sure, which doctor would you like to see?"]
+
+
 # --- (b) a slow model: the offline engine answers, the turn stays short ------------------------------------
 
 
