@@ -120,7 +120,7 @@ class FallbackDialog(llm.LLM[Any]):
 
     def remote_failed(self, reason: str) -> None:
         self.failures += 1
-        log.warning("remote LLM failed, the offline engine answers this turn",
+        log.warning("remote LLM failed this turn",
                     extra={"call_id": self.ctx.call_id, "reason": reason, "failures": self.failures,
                            "remote_disabled": not self.remote_enabled})
 
