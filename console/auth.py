@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from sqlmodel import Session, select
 
 from escalation.queue import Secretary
+from escalation.queue_keys import QueueKeys
 from practice.models import Practice, Role, User, UserPractice
 from practice.passwords import hash_password, verify_password
 from practice.settings import Settings
@@ -227,17 +228,18 @@ class LoginLimiter:
                  window_s: int = 900) -> None:
         self._redis = redis
         self.prefix = prefix
+        self._keys = QueueKeys(prefix)
         self.max_failures = max_failures
         self.max_per_address = max_per_address
         self.window_s = window_s
 
     def key(self, username: str, address: str) -> str:
         digest = hashlib.sha256(f"{username.strip().lower()}|{address}".encode()).hexdigest()[:32]
-        return f"{self.prefix}:login-failures:{digest}"
+        return self._keys.login_failures(digest)
 
     def address_key(self, address: str) -> str:
         digest = hashlib.sha256(f"|{address}".encode()).hexdigest()[:32]
-        return f"{self.prefix}:login-failures-address:{digest}"
+        return self._keys.login_failures_address(digest)
 
     def locked_for(self, username: str, address: str) -> int:
         """Seconds left in the lock-out, 0 when the login may be tried."""

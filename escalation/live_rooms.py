@@ -19,11 +19,11 @@ class RedisRoomDirectory:
 
     def __init__(self, redis: Redis, keys: QueueKeys | None = None, *, ttl_s: int = ROOM_TTL_S) -> None:
         self._redis = redis
-        self._prefix = (keys or QueueKeys()).prefix
+        self._keys = keys or QueueKeys()
         self._ttl_s = ttl_s
 
     def _key(self, call_id: str) -> str:
-        return f"{self._prefix}:livekit-room:{call_id}"
+        return self._keys.livekit_room(call_id)
 
     def publish(self, call_id: str, room: str) -> None:
         try:

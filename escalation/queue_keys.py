@@ -1,4 +1,4 @@
-"""Every Redis key and channel of the human queue, in one place."""
+"""Every Redis key and channel of Permanence (queue, presence, events, login limits, call rooms), in one place."""
 
 from __future__ import annotations
 
@@ -47,6 +47,18 @@ class QueueKeys:
     def events_stream(self) -> str:
         """Stream of recent queue events, so a reconnecting page can catch up."""
         return f"{self.prefix}:events-stream"
+
+    def livekit_room(self, call_id: str) -> str:
+        """String: the LiveKit room of a live call (published by the worker, read by the console)."""
+        return f"{self.prefix}:livekit-room:{call_id}"
+
+    def login_failures(self, digest: str) -> str:
+        """Counter: failed logins of one username from one address (hashed), for the lock-out."""
+        return f"{self.prefix}:login-failures:{digest}"
+
+    def login_failures_address(self, digest: str) -> str:
+        """Counter: failed logins from one address (hashed), whatever the username."""
+        return f"{self.prefix}:login-failures-address:{digest}"
 
     def pattern(self) -> str:
         """Glob matching every key of this prefix (used by tests to clean up)."""
