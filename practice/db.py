@@ -34,16 +34,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`; a SQLite file's folder is created, and WAL + foreign keys switched on."""
+    """An engine for `url`; a SQLite file's folder is created, and WAL + foreign keys switched on.
+
+    Statement parameters are hidden from SQL errors and echo: they can carry patient data, and an error's
+    message ends up in a logged traceback.
+    """
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 15})
+        engine = sa.create_engine(url, echo=echo, hide_parameters=True,
+                                  connect_args={"check_same_thread": False, "timeout": 15})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return sa.create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def alembic_config(engine: Engine) -> Config:

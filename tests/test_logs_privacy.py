@@ -14,13 +14,14 @@ from datetime import date
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from redis import Redis
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from escalation.ticket_store import TicketSpec
-from practice.models import Call, Patient, Turn
+from practice.models import Call, Patient, Practice, Turn
 from tests.console_fixtures import ConsoleWorld, login, make_console
 from tests.live_server import free_port
 from tests.queue_fixtures import drop_prefix, shared_redis  # noqa: F401  (fixture)
@@ -154,8 +155,13 @@ def test_sql_echo_is_off(world: ConsoleWorld):
     assert world.engine.echo is False
 
 
-@pytest.mark.xfail(strict=True, reason="practice/db.make_engine does not pass hide_parameters=True yet: a database "
-                   "error's message (logged with its traceback by uvicorn on a 500) carries the statement's "
-                   "parameters, patient data included")
 def test_sql_parameters_are_hidden_from_echo_and_errors(world: ConsoleWorld):
     assert world.engine.hide_parameters is True
+    slug = f"dup-{uuid.uuid4().hex[:8]}"
+    with Session(world.engine) as session:
+        session.add(Practice(name="Cabinet A", slug=slug))
+        session.commit()
+        session.add(Practice(name="Cabinet Jeanne Rousseau 0612345678", slug=slug))
+        with pytest.raises(sa.exc.IntegrityError) as caught:
+            session.commit()
+    assert "Jeanne Rousseau" not in str(caught.value) and "0612345678" not in str(caught.value)
