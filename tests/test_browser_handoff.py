@@ -35,7 +35,7 @@ from tests.test_handoff import CALLER_AFTER_EN, EMERGENCY_EN, SECRETARY_EN, Call
 
 pytestmark = pytest.mark.browser
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_URL = "redis://127.0.0.1:6379/9"  # a database no other suite uses (the server keeps the default prefix)
 FAKE_MIC = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             "--autoplay-policy=no-user-gesture-required"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from http.cookies import SimpleCookie
@@ -30,6 +31,7 @@ from agent.reception_agent import ReceptionServices
 from agent.transports.media_stream import FRAME_BYTES
 from agent.voice_stack import StackConfig, build_voice_stack
 from console.app import create_app
+from console.secretary import attach_queue
 from escalation.queue import HumanQueue
 from escalation.queue_keys import QueueKeys
 from escalation.threshold_store import ThresholdStore
@@ -43,7 +45,8 @@ from tests.console_fixtures import login
 
 pytestmark = pytest.mark.audio
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = "redis://127.0.0.1:6379/10"  # with a key prefix of its own (other suites share databases)
+KEYS = QueueKeys(prefix=f"test-handoff:{uuid.uuid4().hex[:8]}")
 OPEN_NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)  # a Tuesday, 10:30 in Paris: the practice is open
 EMERGENCY_EN = "My husband has a crushing pain in his chest."
 HUMAN_EN = "I would like to speak to a person, please."
@@ -76,7 +79,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 def _clear(redis: Redis) -> None:
-    for key in redis.scan_iter(match=QueueKeys().pattern(), count=500):
+    for key in redis.scan_iter(match=KEYS.pattern(), count=500):
         redis.delete(key)
 
 
@@ -86,7 +89,7 @@ def server(db: Engine, voice: VoiceStack) -> Iterator[tuple[str, SummaryInbox]]:
     _clear(redis)
     inbox = SummaryInbox()
     registry = LiveCallRegistry()
-    queue = HumanQueue(redis, TicketStore(db))
+    queue = HumanQueue(redis, TicketStore(db), keys=KEYS)
     services = ReceptionServices(db=db, tickets=HandoffTickets(queue, registry), clock=lambda: OPEN_NOW).warm()
     voice.reception = services
     registry.policy = queue_policy(queue, ThresholdStore(db), db)
@@ -94,6 +97,7 @@ def server(db: Engine, voice: VoiceStack) -> Iterator[tuple[str, SummaryInbox]]:
     runner = CallRunner(stack=voice, store=SqlCallStore(db), on_call_end=inbox.put, live_calls=registry)
     settings = Settings(_env_file=None, PERMANENCE_DEMO=True)
     app = create_app(settings=settings, engine=db, redis=redis, call_handler=runner, live_calls=registry)
+    attach_queue(app, KEYS)
     try:
         with serving(app) as base:
             yield base, inbox
