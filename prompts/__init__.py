@@ -6,6 +6,7 @@ from pathlib import Path
 
 PROMPTS_DIR = Path(__file__).parent
 TRIAGE_DIR = PROMPTS_DIR / "triage"
+TRIAGE_EVAL_SET = TRIAGE_DIR / "eval" / "triage_eval.jsonl"  # labelled caller utterances (dev + holdout)
 
 
 class PromptNotFound(LookupError):

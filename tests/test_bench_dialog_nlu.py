@@ -15,6 +15,7 @@ from agent.dialog import entities
 from agent.dialog.datetime_fr import default_parser
 from agent.dialog.intents import IntentClassifier, Method, load_embedder
 from agent.dialog.when import PARIS
+from prompts import TRIAGE_EVAL_SET
 
 pytestmark = pytest.mark.bench
 
@@ -24,7 +25,7 @@ OPTIONS = [datetime(2026, 11, 26, 10, 40), datetime(2026, 11, 27, 14, 0), dateti
 ROUNDS = 3
 
 
-def _rows(name: str) -> list[dict[str, str]]:
+def _rows(name: str | Path) -> list[dict[str, str]]:
     with (DATA / name).open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
@@ -64,7 +65,7 @@ def test_bench_dialog_nlu() -> None:
     classifier = IntentClassifier(load_embedder())
     print(f"\nstart-up (model load + example embeddings): {time.perf_counter() - start:.2f} s")
     own = _rows("dialog_intents.jsonl")
-    held_out = [row for row in _rows("triage_eval.jsonl") if row["split"] == "holdout"]
+    held_out = [row for row in _rows(TRIAGE_EVAL_SET) if row["split"] == "holdout"]
     for method in Method:
         mine = sum(classifier.classify(r["text"], method).label == r["label"] for r in own) / len(own)
         theirs = sum(classifier.classify(r["text"], method).task == r["intent"] for r in held_out) / len(held_out)

@@ -1,6 +1,6 @@
 """Benchmark of the triage engine: confusion matrix, accuracy, recall, over-triage and latency per split.
 
-Splits: `dev` and `holdout` of tests/data/triage_eval.jsonl, and `dev2` (tests/data/triage_dev2.jsonl, a second
+Splits: `dev` and `holdout` of prompts/triage/eval/triage_eval.jsonl, and `dev2` (tests/data/triage_dev2.jsonl, a second
 development set written independently). Only aggregate figures are printed, never an utterance or its id.
 Run: .venv/bin/pytest -m bench -s tests/test_bench_triage.py
 """

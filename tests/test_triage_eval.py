@@ -1,4 +1,4 @@
-"""Evaluation of the triage engine on the labelled caller utterances of tests/data/triage_eval.jsonl (dev and
+"""Evaluation of the triage engine on the labelled caller utterances of prompts/triage/eval/triage_eval.jsonl (dev and
 holdout splits) and tests/data/triage_dev2.jsonl (a second, independently written development set).
 
 Failure messages name utterance ids and counts only: the holdout's text must never reach whoever tunes the
@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from escalation.triage import TriageEngine
+from prompts import TRIAGE_EVAL_SET
 
 pytestmark = pytest.mark.unit
 
-EVAL_PATH = Path(__file__).parent / "data" / "triage_eval.jsonl"
+EVAL_PATH = TRIAGE_EVAL_SET
 DEV2_PATH = Path(__file__).parent / "data" / "triage_dev2.jsonl"
 MIN_ACCURACY = 0.85
 MIN_ROUTINE_ACCURACY = 0.70

@@ -28,10 +28,11 @@ from escalation.replay import ChangedOutcome, ConfigFigures
 from escalation.thresholds import Thresholds
 from escalation.triage import CallContext, TriageDecision, TriageEngine
 from practice.models import Call, Ticket, Turn
+from prompts import TRIAGE_EVAL_SET
 
 # The level a human's disposition of the ticket establishes (the reference label of the call's turns).
 LABEL_BY_DISPOSITION = {"advised_15": "emergency", "redirected_on_call": "urgent"}
-EVAL_SET_PATH = Path(__file__).resolve().parents[2] / "tests" / "data" / "triage_eval.jsonl"
+EVAL_SET_PATH = TRIAGE_EVAL_SET
 CHANGED_SHOWN = 300
 PARALLEL_MIN_TEXTS = 1500
 CHUNK = 400
