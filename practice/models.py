@@ -231,7 +231,7 @@ class Appointment(AppointmentBase, table=True):
             sqlite_where=sa.text("status != 'cancelled'"),
             postgresql_where=sa.text("status != 'cancelled'"),
         ),
-        # reports: bookings of a period per practice, read from the index alone (migration 0003)
+        # reports: bookings of a period per practice, read from the index alone (migration 0004)
         sa.Index("ix_appointment_practice_created", "practice_id", "created_at", "practitioner_id", "booked_by",
                  "status"),
     )
@@ -258,7 +258,7 @@ class AppointmentPublic(AppointmentBase):
 class Call(SQLModel, table=True):
     """One phone call, from ring to hang-up; its id is also its ticket's id."""
 
-    # reports: a period's calls per practice with their outcome, read from the index alone (migration 0003)
+    # reports: a period's calls per practice with their outcome, read from the index alone (migration 0004)
     __table_args__ = (sa.Index("ix_call_practice_started", "practice_id", "started_at", "escalated", "outcome"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -315,7 +315,7 @@ class TicketEvent(SQLModel, table=True):
     """One lifecycle change of a ticket, written beside the queue so it can be rebuilt."""
 
     __tablename__ = "ticket_event"
-    # reports: a ticket's first queued / claimed instant, read from the index alone (migration 0003)
+    # reports: a ticket's first queued / claimed instant, read from the index alone (migration 0004)
     __table_args__ = (sa.Index("ix_ticket_event_ticket_status_at", "ticket_id", "status", "at"),)
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: str = Field(foreign_key="ticket.id", index=True, max_length=32)

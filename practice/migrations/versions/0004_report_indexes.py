@@ -1,7 +1,7 @@
 """covering indexes for the manager's reports
 
-Revision ID: 0003
-Revises: 0004
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-24 15:50:00
 
 Numbered 0003 but applied after 0004 (retention policy), which was written first and revises 0002:
@@ -10,8 +10,8 @@ the chain stays linear (0001 → 0002 → 0004 → 0003).
 from alembic import op
 
 
-revision = '0003'
-down_revision = '0004'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """retention policy per practice
 
-Revision ID: 0004
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-24 15:40:00
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0004'
+revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
