@@ -1,4 +1,12 @@
 # Production image of Permanence: the console + call gateway (`permanence serve`) and the LiveKit worker.
+# The LiveKit browser SDK (secretary hand-off in LiveKit mode) comes from the npm registry.
+FROM node:20-bookworm-slim AS browser-sdk
+ARG LIVEKIT_CLIENT_VERSION=2.23.0
+WORKDIR /sdk
+RUN npm pack --silent "livekit-client@${LIVEKIT_CLIENT_VERSION}" && tar -xzf livekit-client-*.tgz \
+ && grep -v '^//# sourceMappingURL=' package/dist/livekit-client.umd.js > "livekit-client-${LIVEKIT_CLIENT_VERSION}.umd.js" \
+ && cp package/LICENSE livekit-client-LICENSE.txt
+
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
@@ -13,6 +21,7 @@ COPY agent ./agent
 COPY escalation ./escalation
 COPY console ./console
 COPY prompts ./prompts
+COPY --from=browser-sdk /sdk/livekit-client-*.umd.js /sdk/livekit-client-LICENSE.txt ./console/static/vendor/
 RUN pip install --no-cache-dir .
 
 # A French Piper voice is fetched at build time in production images (none ships in the registries):

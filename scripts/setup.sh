@@ -56,6 +56,25 @@ if [ "$WITH_POSTGRES" = 1 ]; then
   port_open 5432 || { echo "setup.sh: PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1; }
 fi
 
+# The browser SDK of LiveKit (hand-off in LiveKit mode) comes from the npm registry, never from git.
+LIVEKIT_CLIENT_VERSION=2.23.0
+livekit_js=console/static/vendor/livekit-client-${LIVEKIT_CLIENT_VERSION}.umd.js
+if [ ! -f "$livekit_js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "==> installing npm (for the LiveKit browser SDK)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  fi
+  echo "==> fetching livekit-client ${LIVEKIT_CLIENT_VERSION} from the npm registry"
+  js_tmp=$(mktemp -d)
+  (cd "$js_tmp" && npm pack --silent "livekit-client@${LIVEKIT_CLIENT_VERSION}" >/dev/null)
+  tar -xzf "$js_tmp"/livekit-client-*.tgz -C "$js_tmp"
+  mkdir -p console/static/vendor
+  grep -v '^//# sourceMappingURL=' "$js_tmp/package/dist/livekit-client.umd.js" > "$livekit_js"
+  cp "$js_tmp/package/LICENSE" console/static/vendor/livekit-client-LICENSE.txt
+  rm -rf "$js_tmp"
+fi
+
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 if [ ! -x .venv/bin/python ]; then

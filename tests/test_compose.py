@@ -62,9 +62,16 @@ def test_agent_worker_command_runs(tmp_path: Path):
 
 def test_dockerfile_copies_only_what_exists():
     for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines():
-        if line.startswith("COPY "):
+        if line.startswith("COPY ") and "--from=" not in line:  # other stages' files are built, not ours
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), source
+
+
+def test_browser_sdk_is_fetched_from_the_registry_not_committed():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "npm pack" in dockerfile and "livekit-client" in dockerfile
+    assert "npm pack" in (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    assert "console/static/vendor/" in (ROOT / ".gitignore").read_text(encoding="utf-8")
 
 
 def _free_port() -> int:
