@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 STRICT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{connect}; "
     "media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 # Swagger UI's page starts itself with an inline script: /docs alone allows it.
@@ -25,14 +27,15 @@ COMMON = (
 class SecurityHeaders:
     """Adds the security headers to every HTTP response (streams included, no buffering)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, livekit_url: str = "") -> None:
         self.app = app
+        self.strict_csp = STRICT_CSP.format(connect=_livekit_sources(livekit_url))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if str(scope.get("path", "")).startswith("/docs") else STRICT_CSP
+        csp = DOCS_CSP if str(scope.get("path", "")).startswith("/docs") else self.strict_csp
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -44,6 +47,16 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _livekit_sources(url: str) -> str:
+    """The LiveKit server's origins (signalling WebSocket and HTTP) a secretary's page may connect to."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.netloc:
+        return ""
+    host = parts.netloc
+    secure = parts.scheme in ("wss", "https")
+    return f" {'wss' if secure else 'ws'}://{host} {'https' if secure else 'http'}://{host}"
 
 
 _OURS = frozenset({k for k, _ in COMMON} | {b"content-security-policy", b"strict-transport-security"})

@@ -25,7 +25,7 @@ def install_secretary_console(app: FastAPI) -> None:
     app.state.session_codec = SessionCodec(resolve_secret_key(app.state.settings))
     app.state.summary_polisher = None  # an LLM polisher (escalation.summary.SummaryPolisher) may be set here
     attach_queue(app, QueueKeys())
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, livekit_url=app.state.settings.livekit_url)
     install_error_handlers(app)
     app.mount("/static/console", StaticFiles(directory=str(STATIC)), name="console-static")
     app.include_router(secretary_pages.api_router)

@@ -202,3 +202,15 @@ def test_server_refuses_to_start_without_secret_outside_demo(engine: Engine, tmp
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "PERMANENCE_SECRET_KEY" in done.stderr and "refuse de démarrer" in done.stderr
+
+
+def test_csp_lets_pages_reach_the_configured_livekit_server_only():
+    from console.headers import SecurityHeaders
+
+    async def app(scope, receive, send):  # pragma: no cover - never called
+        raise AssertionError
+
+    assert "connect-src 'self';" in SecurityHeaders(app).strict_csp
+    csp = SecurityHeaders(app, livekit_url="wss://lk.example.org:7880").strict_csp
+    assert "connect-src 'self' wss://lk.example.org:7880 https://lk.example.org:7880;" in csp
+    assert "connect-src 'self';" in SecurityHeaders(app, livekit_url="not a url").strict_csp
