@@ -8,14 +8,14 @@ from datetime import timedelta
 from typing import Annotated, Protocol
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Request, WebSocket
 from pydantic import BaseModel
 from sqlmodel import Session
-from starlette.websockets import WebSocketState
 
 from console.api.queue import TAKE_ROLES, get_queue
 from console.auth import SESSION_COOKIE, ConsoleUser, SessionCodec, console_user, require_role
 from console.deps import SessionDep
+from console.sockets import StarletteSocket
 from escalation.queue import HumanQueue, QueueError
 from practice.models import Ticket, TicketStatus, User
 from practice.settings import Settings
@@ -67,55 +67,6 @@ class LiveKitToken(BaseModel):
     token: str
 
 
-class StarletteHandoffSocket:
-    """Adapts Starlette's WebSocket to `HandoffSocket`; a disconnect reads as None."""
-
-    def __init__(self, websocket: WebSocket) -> None:
-        self._ws = websocket
-        self.closed = False
-
-    async def receive(self) -> str | bytes | None:
-        if self.closed:
-            return None
-        try:
-            message = await self._ws.receive()
-        except (WebSocketDisconnect, RuntimeError):
-            message = {"type": "websocket.disconnect"}
-        if message["type"] == "websocket.disconnect":
-            self.closed = True
-            return None
-        text = message.get("text")
-        return text if text is not None else bytes(message.get("bytes") or b"")
-
-    async def send_bytes(self, data: bytes) -> None:
-        await self._send(data)
-
-    async def send_text(self, text: str) -> None:
-        await self._send(text)
-
-    async def _send(self, data: str | bytes) -> None:
-        if self.closed:
-            raise ConnectionError("socket closed")
-        try:
-            if isinstance(data, bytes):
-                await self._ws.send_bytes(data)
-            else:
-                await self._ws.send_text(data)
-        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
-            self.closed = True
-            raise ConnectionError("socket closed") from exc
-
-    async def close(self, code: int, reason: str) -> None:
-        if self.closed or self._ws.application_state == WebSocketState.DISCONNECTED:
-            self.closed = True
-            return
-        self.closed = True
-        try:
-            await self._ws.close(code=code, reason=reason[:120])
-        except (RuntimeError, OSError):
-            log.debug("close on a hand-off socket already gone")
-
-
 def _same_origin(websocket: WebSocket) -> bool:
     """Cross-site WebSocket hijacking guard: a browser's Origin must be this host."""
     origin = websocket.headers.get("origin")
@@ -160,7 +111,7 @@ async def handoff_socket(websocket: WebSocket, ticket_id: str, csrf: str = "") -
         return
     live: LiveCalls | None = getattr(websocket.app.state, "live_calls", None)
     await websocket.accept()
-    socket = StarletteHandoffSocket(websocket)
+    socket = StarletteSocket(websocket)
     if live is None or live.transport(ticket_id) != "media-stream":
         await socket.close(CALL_NOT_LIVE, "call not live")
         return
