@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from agent.dialog.entities import choice
+from agent.dialog.flows.identity import read_birth_date, read_name_and_birth_date
 from agent.dialog.flows.nlu import when_arguments
 from agent.dialog.flows.state import DialogState, Step
 from agent.dialog.flows.turn import Turn
@@ -93,21 +94,12 @@ def _read_back(state: DialogState) -> Step:
 
 
 def take_name(state: DialogState, turn: Turn) -> Step | None:
-    person = turn.reader.name(turn.text, expected=True)
-    born = turn.reader.birth_date(turn.text, turn.now, state.lang)
-    if person is None and born is None:
-        return None
-    if person is not None:
-        state.first_name, state.last_name = person.first or state.first_name, person.last or state.last_name
-    state.birth_date = born or state.birth_date
-    return identify(state)
+    return identify(state) if read_name_and_birth_date(state, turn) else None
 
 
 def take_birth_date(state: DialogState, turn: Turn) -> Step:
-    born = turn.reader.birth_date(turn.text, turn.now, state.lang)
-    if born is None:
+    if not read_birth_date(state, turn):
         return Step(state.say("ask_birth_date_again"), understood=False)
-    state.birth_date = born
     return identify(state)
 
 
