@@ -24,7 +24,7 @@ from agent.tools import actions
 from agent.tools.context import CallContext, TicketSink, utc_clock
 from agent.tools.practice_profile import load_profile
 from agent.tools.reception_tools import ReceptionTools
-from agent.triage_guard import GuardResult, Triage, guard_turn
+from agent.triage_guard import GuardResult, Triage, guard_turn, handoff_reason
 from escalation.thresholds import Thresholds
 from escalation.triggers import CallMonitor
 from practice.calendar import Calendar, SqlCalendar
@@ -151,7 +151,7 @@ class ReceptionAgent(Agent):
         if self._reception is None or result.say is None:
             return result.say or ""
         ctx = self._reception.ctx
-        reason = f"Triage : niveau {result.level} ({result.action})."
+        reason = handoff_reason(result)
         try:
             return await asyncio.to_thread(actions.request_human, ctx, reason, result.level)
         except Exception as exc:  # the caller must hear the line even if the queue is down

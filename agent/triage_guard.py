@@ -48,6 +48,16 @@ class GuardResult:
         return self.say is not None
 
 
+LEVEL_WORDS = {"emergency": "Urgence vitale", "urgent": "Urgent", "routine": "Courant"}
+
+
+def handoff_reason(result: GuardResult) -> str:
+    """The ticket's one-line reason in the secretaries' words: level, then the red flags' labels."""
+    labels = [str(rule.get("label")) for rule in result.triage.get("rules", []) if rule.get("label")]
+    level = LEVEL_WORDS.get(result.level, result.level)
+    return f"{level} : {', '.join(dict.fromkeys(labels))}" if labels else f"{level} (triage)"
+
+
 def guard_turn(text: str, *, triage: Triage, lang: str = "fr", context: Any = None) -> GuardResult:
     """Assess one final caller transcript; an emergency says "hang up and dial 15", an urgent one hands off.
 

@@ -473,3 +473,13 @@ async def test_a_call_without_hang_up_is_abandoned() -> None:
     done.caller_turn("bonjour", confidence=0.9, stopped_at=None, guard=GuardResult("routine", "self_service"))
     done.hung_up = True
     assert (await done.close()).outcome == "completed"
+
+
+def test_handoff_reason_reads_like_a_secretary_would_write_it():
+    from agent.triage_guard import GuardResult, handoff_reason
+
+    result = GuardResult(level="emergency", action="advise_15", say="…",
+                         triage={"rules": [{"label": "Douleur ou oppression thoracique"},
+                                           {"label": "Douleur ou oppression thoracique"}, {"label": "Sueurs"}]})
+    assert handoff_reason(result) == "Urgence vitale : Douleur ou oppression thoracique, Sueurs"
+    assert handoff_reason(GuardResult(level="urgent", action="handoff")) == "Urgent (triage)"

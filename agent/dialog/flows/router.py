@@ -15,7 +15,7 @@ from agent.dialog.flows.turn import Turn
 from agent.dialog.intent_rules import rule_topic
 from agent.dialog.intents import IntentClassifier
 from agent.tools.context import CallContext
-from agent.triage_guard import GuardResult
+from agent.triage_guard import GuardResult, handoff_reason
 from escalation.triggers import CallMonitor, TurnSignal
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class Conversation:
         self.state.triage_context = result.context
         if not result.stops_dialog:
             return None
-        return self._handoff(f"Triage : niveau {result.level} ({result.action}).", result.level)
+        return self._handoff(handoff_reason(result), result.level)
 
     def _handoff(self, reason: str, level: str) -> Step:
         self.state.step = "handed_over"
