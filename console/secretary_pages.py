@@ -23,6 +23,7 @@ from console.auth import (
     write_session,
 )
 from console.deps import SessionDep
+from console.i18n import language_of, tr
 from console.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -67,13 +68,14 @@ def login(
     wait_s = limiter.locked_for(username, address)
     if wait_s:
         minutes = max(1, round(wait_s / 60))
-        error = f"Trop de tentatives : compte bloqué sur ce poste. Réessayez dans {minutes} minute(s)."
+        error = tr(language_of(request), "Trop de tentatives : compte bloqué sur ce poste. "
+                   "Réessayez dans {minutes} minute(s).", minutes=minutes)
         return _login(request, csrf=csrf, next_url=next, error=error, username=username, status=429)
     user = authenticate(session, username, password)
     if user is None or user.id is None:
         limiter.failed(username, address)
-        return _login(request, csrf=csrf, next_url=next, error="Identifiant ou mot de passe incorrect.",
-                      username=username, status=401)
+        error = tr(language_of(request), "Identifiant ou mot de passe incorrect.")
+        return _login(request, csrf=csrf, next_url=next, error=error, username=username, status=401)
     limiter.succeeded(username, address)
     response = RedirectResponse(_safe_next(next, user.role), status_code=303)
     write_session(request, response, new_session(user.id))

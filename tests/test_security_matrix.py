@@ -54,6 +54,7 @@ def page(roles: frozenset[str]) -> Policy:
 POLICY: dict[tuple[str, str], Policy] = {
     # public: the login, health, API docs, and the practice directory (address, hours, team: public information)
     ("GET", "/"): PUBLIC,
+    ("GET", "/language/{code}"): Policy("redirect"),
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
