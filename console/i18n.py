@@ -1,10 +1,9 @@
 """The console's languages: French (the source text) and English, read from gettext .po catalogues.
 
 French is written in the code and templates; each other language has `.po` files under
-`console/locales/<lang>/LC_MESSAGES/` (`messages*.po` for the server, `js.po` for the browser scripts).
+`console/locales/<lang>/LC_MESSAGES/`, one per area of the console (`js-<area>.po` for the browser scripts).
 A message may hold `{name}` placeholders: `tr(lang, "{n} appel(s)", n=3)`. A text formatted before it
-reached the console (a validation error, say) is still translated when a catalogue entry with
-placeholders matches it.
+reached the console (a validation error, say) is still translated when an entry with placeholders matches it.
 """
 
 from __future__ import annotations
@@ -87,13 +86,13 @@ def _domain_files(language: str, domain: str | None) -> list[Path]:
     folder = LOCALES_DIR / language / "LC_MESSAGES"
     files = sorted(folder.glob("*.po")) if folder.is_dir() else []
     if domain is None:
-        return [p for p in files if p.stem != JS_DOMAIN]
-    return [p for p in files if p.stem == domain]
+        return [p for p in files if not p.stem.startswith(JS_DOMAIN)]
+    return [p for p in files if p.stem.startswith(domain)]
 
 
 @lru_cache(maxsize=8)
 def catalogue(language: str, domain: str | None = None) -> Catalogue:
-    """The server's (domain None) or the browser scripts' (domain "js") catalogue of one language."""
+    """The server's (domain None) or the browser scripts' (domain "js": every js-*.po) catalogue of a language."""
     if language == SOURCE_LANGUAGE or language not in LANGUAGES:
         return Catalogue(exact={})
     exact = read_catalogue_files(_domain_files(language, domain))

@@ -47,13 +47,10 @@ _AREAS = (("manager", "manager"), ("escalation/", "manager"), ("admin", "admin")
 
 
 def catalogue_for(path: str) -> str:
-    """The catalogue (file stem) a source file's texts go to: js, manager, admin, secretary or messages."""
-    if path.endswith(".js"):
-        return JS_DOMAIN
-    for marker, stem in _AREAS:
-        if marker in path:
-            return stem
-    return "messages"
+    """The catalogue (file stem) a source file's texts go to: manager, admin, secretary or messages for the
+    server; js-manager, js-secretary, js-messages... for the browser scripts."""
+    area = next((stem for marker, stem in _AREAS if marker in path), "messages")
+    return f"{JS_DOMAIN}-{area}" if path.endswith(".js") else area
 
 
 def _source_files() -> Iterable[tuple[str, Source]]:
@@ -138,7 +135,7 @@ def check(language: str) -> list[str]:
 def main(argv: list[str]) -> int:
     """`check` (exit 1 on a problem) or `update [STEM ...]`, for every language but French."""
     if not argv or argv[0] not in {"check", "update"} or (argv[0] == "check" and len(argv) > 1):
-        print("usage: python -m console.i18n_catalogues check | update [messages|manager|admin|secretary|js ...]",
+        print("usage: python -m console.i18n_catalogues check | update [messages|manager|admin|secretary|js-... ...]",
               file=sys.stderr)
         return 2
     languages = [code for code in LANGUAGES if code != SOURCE_LANGUAGE]

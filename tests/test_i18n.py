@@ -21,6 +21,7 @@ from console.i18n import (
 from console.i18n_catalogues import catalogue_for, check, extract_messages
 from practice.db import make_engine, migrate
 from tests.console_fixtures import ConsoleWorld, make_console
+from tests.i18n_checks import french_leftovers
 from tests.queue_fixtures import SHARED_REDIS, drop_prefix
 
 
@@ -36,7 +37,8 @@ def test_the_sources_are_read_for_every_kind_of_file():
     assert "Accueil téléphonique hybride" in found["messages"]  # a template
     assert "Identifiant ou mot de passe incorrect." in found["secretary"]  # Python code with tr()
     assert "lundi" in found["messages"]  # Python code marked with N_()
-    assert catalogue_for("console/static/queue.js") == "js"
+    assert catalogue_for("console/static/queue.js") == "js-secretary"
+    assert catalogue_for("console/static/i18n.js") == "js-messages"
     assert catalogue_for("console/templates/manager/reports.html") == "manager"
     assert catalogue_for("console/admin/forms.py") == "admin"
     assert catalogue_for("escalation/thresholds.py") == "manager"
@@ -142,3 +144,21 @@ def _csrf(html: str) -> str:
     marker = 'name="csrf_token" value="'
     start = html.index(marker) + len(marker)
     return html[start:html.index('"', start)]
+
+
+@pytest.mark.integration
+def test_the_shell_and_login_page_hold_no_french_in_english(world: ConsoleWorld):
+    with TestClient(world.app, cookies={LANGUAGE_COOKIE: "en"}) as client:
+        assert french_leftovers(client.get("/login").text) == []
+        assert french_leftovers(client.get("/").text, allowed=tuple(_practice_names(world))) == []
+    with TestClient(world.app) as client:
+        assert "Mot de passe" in " ".join(french_leftovers(client.get("/login").text))  # the check sees French
+
+
+def _practice_names(world: ConsoleWorld) -> list[str]:
+    from sqlmodel import Session, select
+
+    from practice.models import Practice
+
+    with Session(world.engine) as session:
+        return [p.name for p in session.exec(select(Practice))]
