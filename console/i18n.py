@@ -20,6 +20,10 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from starlette.requests import HTTPConnection
 
+from practice.i18n_marks import N_
+
+__all__ = ["N_", "catalogue", "install_template_functions", "language_of", "tr"]
+
 LOCALES_DIR: Final = Path(__file__).parent / "locales"
 SOURCE_LANGUAGE: Final = "fr"
 LANGUAGES: Final = {"fr": "Français", "en": "English"}
@@ -27,11 +31,6 @@ LANGUAGE_COOKIE: Final = "permanence_lang"
 JS_DOMAIN: Final = "js"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 MIN_PATTERN_LETTERS: Final = 8
-
-
-def N_(text: str) -> str:
-    """Mark a French text for the catalogues without translating it (translate where it is shown)."""
-    return text
 
 
 @dataclass(frozen=True)

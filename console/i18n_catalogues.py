@@ -42,8 +42,8 @@ SOURCES: tuple[Source, ...] = (
     Source("console/templates/**/*.html", babel_extract, TEMPLATE_KEYWORDS),
     Source("console/static/**/*.js", "javascript", SCRIPT_KEYWORDS),
 )
-_AREAS = (("manager", "manager"), ("escalation/", "manager"), ("admin", "admin"), ("queue", "secretary"),
-          ("softphone", "secretary"), ("secretary", "secretary"), ("handoff", "secretary"))
+_AREAS = (("review", "review"), ("manager", "manager"), ("escalation/", "manager"), ("admin", "admin"),
+          ("queue", "secretary"), ("softphone", "secretary"), ("secretary", "secretary"), ("handoff", "secretary"))
 
 
 def catalogue_for(path: str) -> str:
