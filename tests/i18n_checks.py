@@ -12,8 +12,8 @@ _FRENCH_WORDS = (
     "praticiens secrétaire secrétaires patiente enregistrer annuler supprimer ajouter modifier "
     "retour jour jours heure heures semaine période niveau niveaux raison rappel rappels urgence "
     "courant oui non afficher voir tous toutes utilisateur utilisateurs rôle rôles mot passe "
-    "connexion déconnecter lundi mardi mercredi jeudi vendredi samedi dimanche "
-    )
+    "connexion déconnecter lundi mardi mercredi jeudi vendredi samedi dimanche"
+)
 FRENCH_WORDS = frozenset(_FRENCH_WORDS.split())
 _ACCENTED = re.compile(r"[àâçéèêëîïôûùüÿœ]", re.IGNORECASE)
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)

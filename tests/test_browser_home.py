@@ -45,3 +45,28 @@ def test_demo_home_page_renders_the_practice(demo_url: str):
         page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
         assert "/api/practices" in page.content()
         browser.close()
+
+
+def test_the_header_switches_the_interface_to_english_and_back(demo_url: str):
+    """A keyboard user picks English in the header; the choice survives navigation; French comes back."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="fr-FR")
+        page.goto(demo_url + "/")
+        assert page.locator("html").get_attribute("lang") == "fr"
+        english = page.get_by_role("link", name="English")
+        english.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url(demo_url + "/")
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert page.get_by_role("heading", name="Opening hours").first.is_visible()
+        assert page.get_by_role("note").inner_text().startswith("Demo mode")
+        page.goto(demo_url + "/login")
+        assert page.get_by_role("button", name="Sign in").is_visible()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "login-english.png"), full_page=True)
+        page.get_by_role("link", name="Français").click()
+        page.wait_for_url(demo_url + "/login")
+        assert page.get_by_role("button", name="Se connecter").is_visible()
+        browser.close()
