@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from console.admin.audit import record, snapshot
-from console.admin.errors import AdminError, not_found
+from console.admin.errors import AdminError, Refusal, not_found
 from console.admin.schemas import (
     AvailabilityIn,
     ClosureIn,
@@ -22,6 +22,7 @@ from console.admin.schemas import (
     check_subdivision,
 )
 from console.auth import ConsoleUser
+from console.i18n import N_
 from practice.models import (
     AvailabilityException,
     AvailabilityRule,
@@ -45,12 +46,12 @@ def get_row(session: Session, model: type[Row], row_id: Any, what: str) -> Row:
 def practice_for(session: Session, user: ConsoleUser, practice_id: int) -> Practice:
     """The practice if this user may administer it; otherwise it does not exist for her (404)."""
     if not user.serves(practice_id):
-        raise not_found("Cabinet")
-    return get_row(session, Practice, practice_id, "Cabinet")
+        raise not_found(N_("Cabinet"))
+    return get_row(session, Practice, practice_id, N_("Cabinet"))
 
 
 def practitioner_for(session: Session, user: ConsoleUser, practitioner_id: int) -> Practitioner:
-    practitioner = get_row(session, Practitioner, practitioner_id, "Praticien")
+    practitioner = get_row(session, Practitioner, practitioner_id, N_("Praticien"))
     practice_for(session, user, practitioner.practice_id)
     return practitioner
 
@@ -65,7 +66,8 @@ def list_practices(session: Session, user: ConsoleUser) -> list[Practice]:
 
 def create_practice(session: Session, user: ConsoleUser, data: PracticeCreateIn) -> Practice:
     if session.exec(select(Practice.id).where(Practice.slug == data.slug)).first() is not None:
-        raise AdminError(409, f"L'identifiant court « {data.slug} » est déjà utilisé par un autre cabinet.")
+        raise AdminError(409, N_("L'identifiant court « {slug} » est déjà utilisé par un autre cabinet."),
+                         slug=data.slug)
     practice = Practice(**data.model_dump())
     session.add(practice)
     session.flush()
@@ -85,8 +87,8 @@ def update_practice(session: Session, user: ConsoleUser, practice_id: int, data:
     subdivision = changes.get("holiday_subdivision", practice.holiday_subdivision)
     try:
         check_subdivision(country, subdivision)
-    except ValueError as exc:
-        raise AdminError(422, str(exc)) from None
+    except Refusal as exc:
+        raise AdminError(422, exc.template, **exc.params) from None
     for key, value in changes.items():
         if value is not None or key == "holiday_subdivision":
             setattr(practice, key, value)
@@ -132,7 +134,7 @@ def add_closure(session: Session, user: ConsoleUser, practice_id: int, data: Clo
 
 
 def delete_closure(session: Session, user: ConsoleUser, closure_id: int) -> None:
-    row = get_row(session, PracticeClosure, closure_id, "Fermeture")
+    row = get_row(session, PracticeClosure, closure_id, N_("Fermeture"))
     practice_for(session, user, row.practice_id)
     _deleted(session, user, row, "closure", closure_id, row.practice_id)
 
@@ -179,7 +181,7 @@ def add_consultation_type(session: Session, user: ConsoleUser, practitioner_id: 
 
 def update_consultation_type(session: Session, user: ConsoleUser, type_id: int,
                              data: ConsultationTypeIn) -> ConsultationType:
-    row = get_row(session, ConsultationType, type_id, "Type de consultation")
+    row = get_row(session, ConsultationType, type_id, N_("Type de consultation"))
     practitioner = practitioner_for(session, user, row.practitioner_id)
     before = snapshot(row)
     for key, value in data.model_dump().items():
@@ -192,7 +194,7 @@ def update_consultation_type(session: Session, user: ConsoleUser, type_id: int,
 
 
 def delete_consultation_type(session: Session, user: ConsoleUser, type_id: int) -> None:
-    row = get_row(session, ConsultationType, type_id, "Type de consultation")
+    row = get_row(session, ConsultationType, type_id, N_("Type de consultation"))
     practitioner = practitioner_for(session, user, row.practitioner_id)
     session.execute(sa.text("UPDATE appointment SET consultation_type_id = NULL WHERE consultation_type_id = :t"),
                     {"t": type_id})
@@ -235,7 +237,7 @@ def add_exception(session: Session, user: ConsoleUser, practitioner_id: int,
 
 
 def delete_exception(session: Session, user: ConsoleUser, exception_id: int) -> None:
-    row = get_row(session, AvailabilityException, exception_id, "Absence")
+    row = get_row(session, AvailabilityException, exception_id, N_("Absence"))
     practitioner = practitioner_for(session, user, row.practitioner_id)
     _deleted(session, user, row, "availability_exception", exception_id, practitioner.practice_id)
 

@@ -1,27 +1,82 @@
-"""Errors of the administration services, mapped to HTTP in one place (French messages)."""
+"""Errors of the administration services, mapped to HTTP in one place (French messages, translated when shown)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Path, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from console.i18n import N_, SOURCE_LANGUAGE, language_of, tr
+
 PathId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Identifiant (entier positif)")]
+ADMIN_API = "/api/admin"
+VALUE_ERROR_PREFIX = "Value error, "
+
+
+class Label(str):
+    """A marked French word put into a message (what was not found, a weekday): translated with the message."""
+
+    capitalised = False
+
+    def translated(self, language: str) -> str:
+        text = tr(language, str(self))
+        return text[:1].upper() + text[1:] if self.capitalised else text
+
+
+class CapitalisedLabel(Label):
+    """A marked word that starts a sentence ("lundi" shown as "Lundi")."""
+
+    capitalised = True
+
+
+def _translate(language: str, template: str, params: dict[str, Any]) -> str:
+    values = {k: v.translated(language) if isinstance(v, Label) else v for k, v in params.items()}
+    return tr(language, template, **values)
+
+
+class Refusal(ValueError):
+    """A value refused with a marked French message (`template` and its `params`), translated where it is shown."""
+
+    __slots__ = ("params", "template")  # not in __dict__: the API's error JSON stays as it was
+
+    def __init__(self, template: str, /, **params: Any) -> None:
+        super().__init__(_translate(SOURCE_LANGUAGE, template, params))
+        self.template = template
+        self.params = params
+
+    def translated(self, language: str) -> str:
+        return _translate(language, self.template, self.params)
 
 
 class AdminError(Exception):
-    """A refused administration request: HTTP status and a message for the user."""
+    """A refused administration request: HTTP status and a message for the user (French; `translated()`)."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, status: int, template: str, /, **params: Any) -> None:
         self.status = status
-        self.message = message
+        self.template = template
+        self.params = params
+        self.message = _translate(SOURCE_LANGUAGE, template, params)
+        super().__init__(self.message)
+
+    def translated(self, language: str) -> str:
+        return _translate(language, self.template, self.params)
 
 
 def not_found(what: str) -> AdminError:
-    return AdminError(404, f"{what} introuvable.")
+    """`what`: a marked French noun ("Cabinet")."""
+    return AdminError(404, N_("{what} introuvable."), what=Label(what))
+
+
+def message_in(language: str, exc: Exception) -> str:
+    """An error's message for a person reading `language`."""
+    if isinstance(exc, AdminError | Refusal):
+        return exc.translated(language)
+    return tr(language, str(exc))
 
 
 def install_admin_errors(app: FastAPI) -> None:
@@ -29,12 +84,31 @@ def install_admin_errors(app: FastAPI) -> None:
     # a value the database cannot store (an id beyond INTEGER, a malformed number) is the client's error, not a 500
     app.add_exception_handler(OverflowError, _bad_value)
     app.add_exception_handler(sa.exc.DataError, _bad_value)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
 
 
-async def _bad_value(_request: Request, _exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": "Valeur hors limites pour la base de données."}, status_code=422)
+async def _bad_value(request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": tr(language_of(request), "Valeur hors limites pour la base de données.")},
+                        status_code=422)
 
 
-async def _handler(_request: Request, exc: Exception) -> JSONResponse:
+async def _handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AdminError)
-    return JSONResponse({"detail": exc.message}, status_code=exc.status)
+    return JSONResponse({"detail": exc.translated(language_of(request))}, status_code=exc.status)
+
+
+def _translated_error(language: str, error: dict[str, Any]) -> dict[str, Any]:
+    cause = (error.get("ctx") or {}).get("error")
+    if error.get("type") != "value_error" or not isinstance(cause, Exception):
+        return error
+    return {**error, "msg": VALUE_ERROR_PREFIX + message_in(language, cause)}
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 answer; on the administration API, the messages written in French are translated."""
+    assert isinstance(exc, RequestValidationError)
+    language = language_of(request)
+    if language == SOURCE_LANGUAGE or not request.url.path.startswith(ADMIN_API):
+        return await request_validation_exception_handler(request, exc)
+    errors = [_translated_error(language, dict(e)) for e in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)

@@ -28,6 +28,7 @@ from console.admin.schemas import (
 )
 from console.auth import ConsoleUser, CsrfProtected
 from console.deps import SessionDep
+from console.i18n import N_
 from practice import gdpr
 from practice.models import RetentionPolicy, utc_now
 from practice.retention import DEFAULTS, purge
@@ -133,7 +134,7 @@ def run_purge(body: PurgeIn, user: Admin, session: SessionDep, request: Request)
              summary="Find a patient by phone, name or date of birth (POST: the criteria stay out of URLs and logs)")
 def find_patients(body: PatientQuery, user: Admin, session: SessionDep) -> list[Any]:
     if not (body.phone.strip() or body.name.strip() or body.birth_date):
-        raise AdminError(422, "Donnez au moins un critère : téléphone, nom ou date de naissance.")
+        raise AdminError(422, N_("Donnez au moins un critère : téléphone, nom ou date de naissance."))
     found = gdpr.find_patients(session, phone=body.phone, name=body.name, birth_date=body.birth_date)
     record(session, user, action="search", entity="patient", entity_id="", practice_id=None, results=len(found),
            criteria=[k for k, v in body.model_dump().items() if v])
@@ -146,7 +147,7 @@ def export_patient(patient_id: PathId, user: Admin, session: SessionDep) -> JSON
     try:
         data = gdpr.export_patient(session, patient_id)
     except gdpr.PatientNotFound:
-        raise not_found("Patient") from None
+        raise not_found(N_("Patient")) from None
     record(session, user, action="export", entity="patient", entity_id=patient_id, practice_id=None,
            calls=len(data["calls"]), appointments=len(data["appointments"]))
     session.commit()
@@ -162,11 +163,12 @@ class ErasureOut(BaseModel):
              summary="Erase a patient's data (irreversible; body {\"confirm\": \"EFFACER\"})", dependencies=CSRF)
 def erase_patient(patient_id: PathId, body: EraseIn, user: Admin, session: SessionDep) -> ErasureOut:
     if body.confirm != gdpr.CONFIRMATION:
-        raise AdminError(422, f"Confirmation manquante : tapez {gdpr.CONFIRMATION} pour effacer (irréversible).")
+        raise AdminError(422, N_("Confirmation manquante : tapez {word} pour effacer (irréversible)."),
+                         word=gdpr.CONFIRMATION)
     try:
         counts = gdpr.erase_patient(session, patient_id)
     except gdpr.PatientNotFound:
-        raise not_found("Patient") from None
+        raise not_found(N_("Patient")) from None
     erased = gdpr.counts_dict(counts)
     record(session, user, action="erase", entity="patient", entity_id=patient_id, practice_id=None, counts=erased)
     session.commit()

@@ -1,4 +1,4 @@
-"""Administration pages (French): the group's practices, their hours, closures, practitioners and retention."""
+"""Administration pages (French, English): the group's practices, their hours, closures, practitioners, retention."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ from console.admin.forms import (
     checked,
     format_spans,
     lines_list,
+    notice_url,
     parse_spans,
     render,
     text,
 )
 from console.admin.gdpr_api import retention_of, set_retention
 from console.admin.schemas import (
+    RETENTION_LABELS,
     AfterHoursPolicy,
     AvailabilityIn,
     ClosureIn,
@@ -37,8 +39,8 @@ from console.admin.schemas import (
 )
 from console.auth import ConsoleUser, CsrfProtected
 from console.deps import SessionDep
+from console.i18n import N_, language_of, tr
 from practice.models import AvailabilityException, ConsultationType, PracticeClosure
-from practice.retention import KIND_LABELS_FR
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 CSRF = [CsrfProtected]
@@ -62,7 +64,8 @@ async def create_practice(request: Request, user: PageAdmin, session: SessionDep
     def act() -> Any:
         return d.create_practice(session, user, PracticeCreateIn(name=text(form, "name"), slug=text(form, "slug")))
 
-    return attempt(act, "/admin?ok=Cabinet+ajouté", lambda m, s: index_page(request, user, session, m, s))
+    return attempt(request, act, notice_url("/admin", N_("Cabinet ajouté")),
+                   lambda m, s: index_page(request, user, session, m, s))
 
 
 # --- one practice ------------------------------------------------------------------------------------------
@@ -74,7 +77,8 @@ def practice_page(request: Request, user: ConsoleUser, session: SessionDep, prac
     hours = format_spans([(r.weekday, r.opens, r.closes) for r in d.opening_hours(session, practice_id)])
     context = {"practice": practice, "policy": AfterHoursPolicy(**practice.after_hours_policy), "hours": hours,
                "closures": d.closures(session, practice_id), "practitioners": d.practitioners(session, practice_id),
-               "retention": retention_of(session, practice_id), "retention_labels": KIND_LABELS_FR, "error": error}
+               "retention": retention_of(session, practice_id), "error": error,
+               "retention_labels": {k: tr(language_of(request), v) for k, v in RETENTION_LABELS.items()}}
     return render(request, user, "practice.html", context, status=status)
 
 
@@ -103,15 +107,15 @@ def _on_practice(request: Request, user: ConsoleUser, session: SessionDep, pract
 @router.post("/practices/{practice_id}", dependencies=CSRF)
 async def save_practice(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
-    return attempt(lambda: d.update_practice(session, user, practice_id, _practice_update(form)),
-                   f"/admin/practices/{practice_id}?ok=Réglages+enregistrés",
+    return attempt(request, lambda: d.update_practice(session, user, practice_id, _practice_update(form)),
+                   notice_url(f"/admin/practices/{practice_id}", N_("Réglages enregistrés")),
                    _on_practice(request, user, session, practice_id))
 
 
 def _week(form: FormData) -> OpeningHoursIn:
     windows = []
-    for day, label in enumerate(("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")):
-        for opens, closes in parse_spans(text(form, f"day{day}"), label.capitalize()):
+    for day in range(7):
+        for opens, closes in parse_spans(text(form, f"day{day}"), day):
             windows.append({"weekday": day, "opens": opens, "closes": closes})
     return OpeningHoursIn.model_validate({"windows": windows})
 
@@ -119,34 +123,34 @@ def _week(form: FormData) -> OpeningHoursIn:
 @router.post("/practices/{practice_id}/hours", dependencies=CSRF)
 async def save_hours(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
-    return attempt(lambda: d.replace_opening_hours(session, user, practice_id, _week(form)),
-                   f"/admin/practices/{practice_id}?ok=Horaires+enregistrés#horaires",
+    return attempt(request, lambda: d.replace_opening_hours(session, user, practice_id, _week(form)),
+                   notice_url(f"/admin/practices/{practice_id}", N_("Horaires enregistrés"), "#horaires"),
                    _on_practice(request, user, session, practice_id))
 
 
 @router.post("/practices/{practice_id}/closures", dependencies=CSRF)
 async def add_closure(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
-    return attempt(lambda: d.add_closure(session, user, practice_id, ClosureIn.model_validate(
+    return attempt(request, lambda: d.add_closure(session, user, practice_id, ClosureIn.model_validate(
         {"day": text(form, "day"), "reason": text(form, "reason")})),
-                   f"/admin/practices/{practice_id}?ok=Fermeture+ajoutée#fermetures",
+                   notice_url(f"/admin/practices/{practice_id}", N_("Fermeture ajoutée"), "#fermetures"),
                    _on_practice(request, user, session, practice_id))
 
 
 @router.post("/closures/{closure_id}/delete", dependencies=CSRF)
 def delete_closure(closure_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
-    closure = d.get_row(session, PracticeClosure, closure_id, "Fermeture")
+    closure = d.get_row(session, PracticeClosure, closure_id, N_("Fermeture"))
     pid = closure.practice_id
-    return attempt(lambda: d.delete_closure(session, user, closure_id),
-                   f"/admin/practices/{pid}?ok=Fermeture+supprimée#fermetures",
+    return attempt(request, lambda: d.delete_closure(session, user, closure_id),
+                   notice_url(f"/admin/practices/{pid}", N_("Fermeture supprimée"), "#fermetures"),
                    _on_practice(request, user, session, pid))
 
 
 @router.post("/practices/{practice_id}/practitioners", dependencies=CSRF)
 async def add_practitioner(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
-    return attempt(lambda: d.add_practitioner(session, user, practice_id, _practitioner(form)),
-                   f"/admin/practices/{practice_id}?ok=Praticien+ajouté#praticiens",
+    return attempt(request, lambda: d.add_practitioner(session, user, practice_id, _practitioner(form)),
+                   notice_url(f"/admin/practices/{practice_id}", N_("Praticien ajouté"), "#praticiens"),
                    _on_practice(request, user, session, practice_id))
 
 
@@ -162,11 +166,11 @@ async def save_retention(practice_id: PathId, request: Request, user: PageAdmin,
     form = await request.form()
 
     def act() -> Any:
-        values = {k: text(form, k) for k in KIND_LABELS_FR}
+        values = {k: text(form, k) for k in RETENTION_LABELS}
         return set_retention(session, user, practice_id, RetentionIn.model_validate(values))
 
-    return attempt(act, f"/admin/practices/{practice_id}?ok=Durées+de+conservation+enregistrées#conservation",
-                   _on_practice(request, user, session, practice_id))
+    done = notice_url(f"/admin/practices/{practice_id}", N_("Durées de conservation enregistrées"), "#conservation")
+    return attempt(request, act, done, _on_practice(request, user, session, practice_id))
 
 
 # --- one practitioner --------------------------------------------------------------------------------------
@@ -202,33 +206,35 @@ async def save_practitioner(practitioner_id: PathId, request: Request, user: Pag
         data = PractitionerUpdateIn.model_validate(_practitioner(form).model_dump())
         return d.update_practitioner(session, user, practitioner_id, data)
 
-    return attempt(act,
-                   f"/admin/practitioners/{practitioner_id}?ok=Praticien+enregistré",
+    return attempt(request, act,
+                   notice_url(f"/admin/practitioners/{practitioner_id}", N_("Praticien enregistré")),
                    _on_practitioner(request, user, session, practitioner_id))
 
 
 @router.post("/practitioners/{practitioner_id}/types", dependencies=CSRF)
 async def add_type(practitioner_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
-    return attempt(lambda: d.add_consultation_type(session, user, practitioner_id, ConsultationTypeIn.model_validate(
-        {"name": text(form, "name"), "duration_minutes": text(form, "duration_minutes"),
-         "is_default": checked(form, "is_default")})),
-                   f"/admin/practitioners/{practitioner_id}?ok=Type+de+consultation+ajouté#types",
+    data = {"name": text(form, "name"), "duration_minutes": text(form, "duration_minutes"),
+            "is_default": checked(form, "is_default")}
+    return attempt(request, lambda: d.add_consultation_type(session, user, practitioner_id,
+                                                            ConsultationTypeIn.model_validate(data)),
+                   notice_url(f"/admin/practitioners/{practitioner_id}", N_("Type de consultation ajouté"), "#types"),
                    _on_practitioner(request, user, session, practitioner_id))
 
 
 @router.post("/consultation-types/{type_id}/delete", dependencies=CSRF)
 def delete_type(type_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
-    row = d.get_row(session, ConsultationType, type_id, "Type de consultation")
+    row = d.get_row(session, ConsultationType, type_id, N_("Type de consultation"))
     pid = row.practitioner_id
-    return attempt(lambda: d.delete_consultation_type(session, user, type_id),
-                   f"/admin/practitioners/{pid}?ok=Type+supprimé#types", _on_practitioner(request, user, session, pid))
+    return attempt(request, lambda: d.delete_consultation_type(session, user, type_id),
+                   notice_url(f"/admin/practitioners/{pid}", N_("Type supprimé"), "#types"),
+                   _on_practitioner(request, user, session, pid))
 
 
 def _availability(form: FormData) -> AvailabilityIn:
     rules = []
-    for day, label in enumerate(("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")):
-        for starts, ends in parse_spans(text(form, f"day{day}"), label.capitalize()):
+    for day in range(7):
+        for starts, ends in parse_spans(text(form, f"day{day}"), day):
             rules.append({"weekday": day, "starts": starts, "ends": ends,
                           "slot_minutes": text(form, "slot_minutes") or "20"})
     return AvailabilityIn.model_validate({"rules": rules})
@@ -238,25 +244,26 @@ def _availability(form: FormData) -> AvailabilityIn:
 async def save_availability(practitioner_id: PathId, request: Request, user: PageManager,
                             session: SessionDep) -> Response:
     form = await request.form()
-    return attempt(lambda: d.replace_availability(session, user, practitioner_id, _availability(form)),
-                   f"/admin/practitioners/{practitioner_id}?ok=Disponibilités+enregistrées#disponibilites",
+    return attempt(request, lambda: d.replace_availability(session, user, practitioner_id, _availability(form)),
+                   notice_url(f"/admin/practitioners/{practitioner_id}", N_("Disponibilités enregistrées"),
+                              "#disponibilites"),
                    _on_practitioner(request, user, session, practitioner_id))
 
 
 @router.post("/practitioners/{practitioner_id}/exceptions", dependencies=CSRF)
 async def add_exception(practitioner_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
-    return attempt(lambda: d.add_exception(session, user, practitioner_id, ExceptionIn.model_validate(
+    return attempt(request, lambda: d.add_exception(session, user, practitioner_id, ExceptionIn.model_validate(
         {"kind": text(form, "kind") or "absence", "starts_at": text(form, "starts_at"),
          "ends_at": text(form, "ends_at"), "reason": text(form, "reason")})),
-                   f"/admin/practitioners/{practitioner_id}?ok=Absence+ajoutée#absences",
+                   notice_url(f"/admin/practitioners/{practitioner_id}", N_("Absence ajoutée"), "#absences"),
                    _on_practitioner(request, user, session, practitioner_id))
 
 
 @router.post("/exceptions/{exception_id}/delete", dependencies=CSRF)
 def delete_exception(exception_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
-    row = d.get_row(session, AvailabilityException, exception_id, "Absence")
+    row = d.get_row(session, AvailabilityException, exception_id, N_("Absence"))
     pid = row.practitioner_id
-    return attempt(lambda: d.delete_exception(session, user, exception_id),
-                   f"/admin/practitioners/{pid}?ok=Absence+supprimée#absences",
+    return attempt(request, lambda: d.delete_exception(session, user, exception_id),
+                   notice_url(f"/admin/practitioners/{pid}", N_("Absence supprimée"), "#absences"),
                    _on_practitioner(request, user, session, pid))

@@ -1,4 +1,4 @@
-"""Administration pages (French): users and roles, the audit log, and a patient's rights (export, erasure)."""
+"""Administration pages (French, English): users and roles, the audit log, a patient's rights (export, erasure)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from console.admin import auditlog
 from console.admin import directory as d
 from console.admin import users as u
 from console.admin.audit import record
-from console.admin.errors import AdminError, PathId
-from console.admin.forms import PageAdmin, PageManager, attempt, checked, lines_list, render, text
+from console.admin.errors import AdminError, PathId, not_found
+from console.admin.forms import PageAdmin, PageManager, attempt, checked, lines_list, notice_url, render, text
 from console.admin.gdpr_api import audit_filter
 from console.admin.schemas import MAX_ID, ROLES_FR, PasswordIn, UserCreateIn, UserUpdateIn
 from console.auth import ConsoleUser, CsrfProtected
 from console.deps import SessionDep
+from console.i18n import N_, language_of, tr
 from practice import gdpr
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -40,8 +41,9 @@ def _day(value: str) -> date | None:
 def users_page(request: Request, user: ConsoleUser, session: Session, *, error: str = "",
                status: int = 200) -> Response:
     practices = {p.id: p.name for p in d.list_practices(session, user)}
+    roles = {key: tr(language_of(request), label) for key, label in ROLES_FR.items()}
     return render(request, user, "users.html", {"users": u.list_users(session), "practices": practices,
-                                                "roles": ROLES_FR, "error": error}, status=status)
+                                                "roles": roles, "error": error}, status=status)
 
 
 @router.get("/users", response_class=HTMLResponse)
@@ -53,29 +55,29 @@ def _practice_ids(values: list[Any]) -> list[int]:
     try:
         return [int(v) for v in values]
     except ValueError:
-        raise AdminError(422, "Cabinet invalide.") from None
+        raise AdminError(422, N_("Cabinet invalide.")) from None
 
 
 @router.post("/users", dependencies=CSRF)
 async def create_user(request: Request, user: PageAdmin, session: SessionDep) -> Response:
     form = await request.form()
-    return attempt(lambda: u.create_user(session, user, UserCreateIn.model_validate({
+    return attempt(request, lambda: u.create_user(session, user, UserCreateIn.model_validate({
         "username": text(form, "username"), "full_name": text(form, "full_name"), "role": text(form, "role"),
         "password": form.get("password") or "", "skills": lines_list(text(form, "skills")),
         "languages": lines_list(text(form, "languages")) or ["fr"],
         "practice_ids": _practice_ids(form.getlist("practice_ids"))})),
-        "/admin/users?ok=Utilisateur+créé",
+        notice_url("/admin/users", N_("Utilisateur créé")),
         lambda m, s: users_page(request, user, session, error=m, status=s))
 
 
 @router.post("/users/{user_id}", dependencies=CSRF)
 async def update_user(user_id: PathId, request: Request, user: PageAdmin, session: SessionDep) -> Response:
     form = await request.form()
-    return attempt(lambda: u.update_user(session, user, user_id, UserUpdateIn.model_validate({
+    return attempt(request, lambda: u.update_user(session, user, user_id, UserUpdateIn.model_validate({
         "full_name": text(form, "full_name"), "role": text(form, "role"), "active": checked(form, "active"),
         "skills": lines_list(text(form, "skills")), "languages": lines_list(text(form, "languages")) or ["fr"],
         "practice_ids": _practice_ids(form.getlist("practice_ids"))})),
-        "/admin/users?ok=Utilisateur+enregistré",
+        notice_url("/admin/users", N_("Utilisateur enregistré")),
         lambda m, s: users_page(request, user, session, error=m, status=s))
 
 
@@ -83,9 +85,9 @@ async def update_user(user_id: PathId, request: Request, user: PageAdmin, sessio
 async def reset_password(user_id: PathId, request: Request, user: PageAdmin, session: SessionDep) -> Response:
     form = await request.form()
     password = form.get("password")
-    return attempt(lambda: u.reset_password(session, user, user_id, PasswordIn(
+    return attempt(request, lambda: u.reset_password(session, user, user_id, PasswordIn(
         password=password if isinstance(password, str) else "")),
-        "/admin/users?ok=Mot+de+passe+changé",
+        notice_url("/admin/users", N_("Mot de passe changé")),
         lambda m, s: users_page(request, user, session, error=m, status=s))
 
 
@@ -139,14 +141,15 @@ async def erase_patient(patient_id: PathId, request: Request, user: PageAdmin, s
 
     def act() -> None:
         if text(form, "confirm") != gdpr.CONFIRMATION:
-            raise AdminError(422, f"Effacement non confirmé : tapez {gdpr.CONFIRMATION} dans la case prévue.")
+            raise AdminError(422, N_("Effacement non confirmé : tapez {word} dans la case prévue."),
+                             word=gdpr.CONFIRMATION)
         try:
             counts = gdpr.erase_patient(session, patient_id)
         except gdpr.PatientNotFound:
-            raise AdminError(404, "Patient introuvable.") from None
+            raise not_found(N_("Patient")) from None
         record(session, user, action="erase", entity="patient", entity_id=patient_id, practice_id=None,
                counts=gdpr.counts_dict(counts))
         session.commit()
 
-    return attempt(act, "/admin/patients?ok=Données+du+patient+effacées",
+    return attempt(request, act, notice_url("/admin/patients", N_("Données du patient effacées")),
                    lambda m, s: patients_page(request, user, session, error=m, status=s))

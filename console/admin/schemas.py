@@ -1,4 +1,4 @@
-"""Validated input and output models of the administration API (French error messages)."""
+"""Validated input and output models of the administration API (French error messages, translated when shown)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NaiveDatetime, StringConstraints, model_validator
 
+from console.admin.errors import Label, Refusal
+from console.i18n import N_, tr
 from practice.retention import RetentionDays
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
@@ -18,7 +20,7 @@ PhoneText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2
 LangCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 Skill = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9_-]{1,40}$")]
 RoleName = Literal["secretary", "manager", "admin"]
-ROLES_FR = {"secretary": "Secrétaire", "manager": "Responsable", "admin": "Administrateur"}
+ROLES_FR = {"secretary": N_("Secrétaire"), "manager": N_("Responsable"), "admin": N_("Administrateur")}
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 MAX_ID = 2_147_483_647  # a database INTEGER: larger ids cannot exist (and SQLite/PostgreSQL would raise)
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -28,13 +30,15 @@ def _known_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"fuseau horaire inconnu : {value!r} (attendu : un nom IANA comme Europe/Paris)") from exc
+        raise Refusal(N_("fuseau horaire inconnu : {value} (attendu : un nom IANA comme Europe/Paris)"),
+                      value=repr(value)) from exc
     return value
 
 
 def _known_country(value: str) -> str:
     if value not in holidays.list_supported_countries():
-        raise ValueError(f"pays inconnu pour les jours fériés : {value!r} (code ISO à deux lettres, ex. FR)")
+        raise Refusal(N_("pays inconnu pour les jours fériés : {value} (code ISO à deux lettres, ex. FR)"),
+                      value=repr(value))
     return value
 
 
@@ -42,8 +46,9 @@ def check_subdivision(country: str, subdivision: str | None) -> None:
     """A subdivision must exist in the country's holiday calendar (e.g. 57 = Moselle, 974 = La Réunion)."""
     known = holidays.list_supported_countries().get(country, [])
     if subdivision and subdivision not in known:
-        choices = ", ".join(known) or "aucune"
-        raise ValueError(f"subdivision {subdivision!r} inconnue pour {country} (valeurs : {choices})")
+        choices: str = ", ".join(known) or Label(N_("aucune"))
+        raise Refusal(N_("subdivision {subdivision} inconnue pour {country} (valeurs : {choices})"),
+                      subdivision=repr(subdivision), country=country, choices=choices)
 
 
 Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_timezone)]
@@ -137,7 +142,8 @@ class Window(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Window:
         if self.opens >= self.closes:
-            raise ValueError(f"l'heure de fermeture ({self.closes:%H:%M}) doit suivre l'ouverture ({self.opens:%H:%M})")
+            raise Refusal(N_("l'heure de fermeture ({closes}) doit suivre l'ouverture ({opens})"),
+                          closes=f"{self.closes:%H:%M}", opens=f"{self.opens:%H:%M}")
         return self
 
 
@@ -146,7 +152,8 @@ def no_overlap(spans: list[tuple[int, time, time]]) -> None:
     ordered = sorted(spans)
     for (day_a, _, end_a), (day_b, start_b, _) in pairwise(ordered):
         if day_a == day_b and start_b < end_a:
-            raise ValueError(f"deux plages se chevauchent le jour {day_a} (vers {start_b:%H:%M})")
+            raise Refusal(N_("deux plages se chevauchent le jour {day} (vers {time})"), day=day_a,
+                          time=f"{start_b:%H:%M}")
 
 
 class OpeningHoursIn(BaseModel):
@@ -221,7 +228,8 @@ class RuleIn(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> RuleIn:
         if self.starts >= self.ends:
-            raise ValueError(f"la fin ({self.ends:%H:%M}) doit suivre le début ({self.starts:%H:%M})")
+            raise Refusal(N_("la fin ({ends}) doit suivre le début ({starts})"), ends=f"{self.ends:%H:%M}",
+                          starts=f"{self.starts:%H:%M}")
         return self
 
 
@@ -249,7 +257,7 @@ class ExceptionIn(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> ExceptionIn:
         if self.starts_at >= self.ends_at:
-            raise ValueError("la fin de l'absence doit suivre son début")
+            raise Refusal(N_("la fin de l'absence doit suivre son début"))
         return self
 
 
@@ -296,6 +304,41 @@ class UserOut(BaseModel):
     active: bool
 
 
+# practice.retention's labels and messages (French), marked here for the catalogue: tests check they stay equal
+RETENTION_LABELS = {
+    "audio_days": N_("Enregistrements audio"),
+    "transcript_days": N_("Transcriptions"),
+    "summary_days": N_("Résumés de prise en charge"),
+    "metadata_days": N_("Métadonnées d'appel (journal des appels)"),
+}
+RETENTION_MESSAGES = (
+    N_("{kind} : entre {low} et {high} jours (reçu {value})."),
+    N_("{kind} ne peuvent être gardé(e)s plus longtemps que les métadonnées d'appel ({days} jours) : l'appel est "
+       "supprimé avec tout ce qui s'y rattache."),
+)
+
+
+class RetentionRefusal(Refusal):
+    """Retention durations refused by practice.retention: its French sentences, translated one by one."""
+
+    __slots__ = ("problems",)
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("{problems}", problems=" ".join(problems))
+        self.problems = problems
+
+    def translated(self, language: str) -> str:
+        return " ".join(_retention_problem(language, p) for p in self.problems)
+
+
+def _retention_problem(language: str, problem: str) -> str:
+    """One sentence in `language` (matched against RETENTION_MESSAGES), its kind of data translated too."""
+    text = tr(language, problem)
+    for label in RETENTION_LABELS.values():
+        text = text.replace(label, tr(language, label))
+    return text
+
+
 class RetentionIn(BaseModel):
     """Days kept per kind of data; the call metadata must outlive everything attached to it."""
 
@@ -310,7 +353,7 @@ class RetentionIn(BaseModel):
         problems = RetentionDays(self.audio_days, self.transcript_days, self.summary_days,
                                  self.metadata_days).problems()
         if problems:
-            raise ValueError(" ".join(problems))
+            raise RetentionRefusal(problems)
         return self
 
 

@@ -11,6 +11,7 @@ from console.admin.audit import record, snapshot
 from console.admin.errors import AdminError, not_found
 from console.admin.schemas import PasswordIn, UserCreateIn, UserOut, UserUpdateIn
 from console.auth import ConsoleUser
+from console.i18n import N_
 from practice.models import Practice, Role, User, UserPractice
 from practice.passwords import hash_password
 
@@ -40,7 +41,7 @@ def list_users(session: Session) -> list[UserOut]:
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise not_found("Utilisateur")
+        raise not_found(N_("Utilisateur"))
     return user
 
 
@@ -51,7 +52,7 @@ def _check_practices(session: Session, practice_ids: list[int]) -> list[int]:
     known = set(session.exec(select(Practice.id).where(col(Practice.id).in_(wanted))))
     missing = [p for p in wanted if p not in known]
     if missing:
-        raise AdminError(422, f"Cabinet(s) inconnu(s) : {', '.join(map(str, missing))}.")
+        raise AdminError(422, N_("Cabinet(s) inconnu(s) : {ids}."), ids=", ".join(map(str, missing)))
     return wanted
 
 
@@ -63,7 +64,7 @@ def _set_practices(session: Session, user_id: int, practice_ids: list[int]) -> N
 
 def create_user(session: Session, actor: ConsoleUser, data: UserCreateIn) -> UserOut:
     if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
-        raise AdminError(409, f"L'identifiant « {data.username} » est déjà pris.")
+        raise AdminError(409, N_("L'identifiant « {username} » est déjà pris."), username=data.username)
     practice_ids = _check_practices(session, data.practice_ids)
     user = User(username=data.username, full_name=data.full_name, role=data.role, languages=data.languages,
                 skills=data.skills, active=data.active, password_hash=hash_password(data.password))
@@ -89,7 +90,7 @@ def update_user(session: Session, actor: ConsoleUser, user_id: int, data: UserUp
     changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
     stays_admin = changes.get("role", user.role) == Role.admin and changes.get("active", user.active)
     if user.role == Role.admin and user.active and not stays_admin and _other_active_admins(session, user_id) == 0:
-        raise AdminError(409, "Impossible : c'est le dernier administrateur actif. Nommez-en un autre d'abord.")
+        raise AdminError(409, N_("Impossible : c'est le dernier administrateur actif. Nommez-en un autre d'abord."))
     before = _snapshot(session, user)
     practice_ids = changes.pop("practice_ids", None)
     for key, value in changes.items():
