@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from practice.models import Appointment, AuditLog, Call, Patient, Ticket, TicketEvent, Turn
+from practice.models import Appointment, AuditLog, Call, CallReview, Patient, Ticket, TicketEvent, Turn
 from practice.phones import phone_variants
 from practice.textnorm import normalise as fold
 
@@ -75,9 +75,10 @@ def export_patient(session: Session, patient_id: int) -> dict[str, Any]:
                                 .order_by(col(Appointment.starts_at)))
     turns = session.exec(select(Turn).where(col(Turn.call_id).in_(ids)).order_by(col(Turn.call_id), col(Turn.seq)))
     tickets = session.exec(select(Ticket).where(col(Ticket.id).in_(ids)))
+    reviews = session.exec(select(CallReview).where(col(CallReview.call_id).in_(ids)))
     return {"patient": _dump(patient), "appointments": [_dump(a) for a in appointments],
             "calls": [_dump(c) for c in calls], "turns": [_dump(t) for t in turns],
-            "tickets": [_dump(t) for t in tickets]}
+            "tickets": [_dump(t) for t in tickets], "call_reviews": [_dump(r) for r in reviews]}
 
 
 def erase_patient(session: Session, patient_id: int) -> ErasureCounts:
@@ -91,6 +92,7 @@ def erase_patient(session: Session, patient_id: int) -> ErasureCounts:
     counts.tickets = _blank_tickets(session, ids)
     counts.ticket_events = _blank_events(session, ids)
     counts.audit_notes = _blank_audit_notes(session, ids)
+    _delete_reviews(session, ids)
     for call in calls:
         call.caller_number, call.patient_id = "", None
         session.add(call)
@@ -129,6 +131,11 @@ def _blank_events(session: Session, call_ids: list[str]) -> int:
         row.detail = {k: v for k, v in row.detail.items() if k in {"disposition", "level", "status"}}
         session.add(row)
     return len(rows)
+
+
+def _delete_reviews(session: Session, call_ids: list[str]) -> None:
+    """The level a manager retained for these calls goes with their transcripts (nothing left to replay)."""
+    session.execute(sa.delete(CallReview).where(col(CallReview.call_id).in_(call_ids)))
 
 
 def _blank_audit_notes(session: Session, call_ids: list[str]) -> int:

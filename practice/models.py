@@ -325,6 +325,17 @@ class TicketEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class CallReview(SQLModel, table=True):
+    """The level a manager retains for a call after reading it (one per call: a new review replaces it)."""
+
+    __tablename__ = "call_review"
+    call_id: str = Field(foreign_key="call.id", primary_key=True, max_length=32)
+    level: str = Field(sa_type=_enum())
+    reviewed_by: int | None = Field(default=None, foreign_key="user.id")
+    reviewer: str = Field(default="", max_length=200)
+    reviewed_at: datetime = Field(default_factory=utc_now)
+
+
 # --- people using the console ---------------------------------------------------------------------
 
 

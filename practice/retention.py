@@ -186,8 +186,10 @@ def _drop_notes(conn: Connection, table: sa.Table, where: sa.ColumnElement[bool]
 
 
 def _delete_calls(conn: Connection, ids: list[Any]) -> None:
-    """A call and everything hanging off it; appointments booked during it stay, unlinked."""
+    """A call and everything hanging off it (its review too); appointments booked during it stay, unlinked."""
     turn, ticket, event, call, appointment = (_t(n) for n in ("turn", "ticket", "ticket_event", "call", "appointment"))
+    review = _t("call_review")
+    conn.execute(sa.delete(review).where(review.c.call_id.in_(ids)))
     conn.execute(sa.delete(turn).where(turn.c.call_id.in_(ids)))
     conn.execute(sa.delete(event).where(event.c.ticket_id.in_(ids)))
     conn.execute(sa.delete(ticket).where(ticket.c.id.in_(ids)))

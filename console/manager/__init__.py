@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from console.manager import pages, reports_api, thresholds_api
+from console.manager import pages, reports_api, review, thresholds_api
 
 router = APIRouter()
 router.include_router(thresholds_api.router)
 router.include_router(reports_api.router)
+router.include_router(review.router)
 router.include_router(pages.router)
 
 __all__ = ["router"]

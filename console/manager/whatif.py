@@ -27,10 +27,12 @@ from console.manager.common import Period
 from escalation.replay import ChangedOutcome, ConfigFigures
 from escalation.thresholds import Thresholds
 from escalation.triage import CallContext, TriageDecision, TriageEngine
-from practice.models import Call, Ticket, Turn
+from escalation.triage.models import LEVELS
+from practice.models import Call, CallReview, Ticket, Turn
 from prompts import TRIAGE_EVAL_SET
 
-# The level a human's disposition of the ticket establishes (the reference label of the call's turns).
+# The level a human's disposition of the ticket establishes (the reference label of the call's turns, unless a
+# manager reviewed the call: the level retained after reading it comes first).
 LABEL_BY_DISPOSITION = {"advised_15": "emergency", "redirected_on_call": "urgent"}
 EVAL_SET_PATH = TRIAGE_EVAL_SET
 CHANGED_SHOWN = 300
@@ -57,6 +59,7 @@ class Sample:
     label: str | None
     call_id: str | None = None
     seq: int | None = None
+    reviewed: bool = False
 
 
 @dataclass
@@ -80,11 +83,12 @@ class Section:
 
 
 def recorded_query(practice_ids: Sequence[int], span: Period) -> Any:
-    """Caller turns of the practices' calls started in the period, with the ticket's disposition."""
+    """Caller turns of the practices' calls started in the period, with the ticket's disposition and the review."""
     return (
-        sa.select(col(Turn.call_id), col(Turn.seq), col(Turn.text), col(Ticket.disposition))
+        sa.select(col(Turn.call_id), col(Turn.seq), col(Turn.text), col(Ticket.disposition), col(CallReview.level))
         .join(Call, col(Call.id) == col(Turn.call_id))
         .outerjoin(Ticket, col(Ticket.id) == col(Turn.call_id))
+        .outerjoin(CallReview, col(CallReview.call_id) == col(Turn.call_id))
         .where(col(Call.practice_id).in_(list(practice_ids)),
                col(Call.started_at) >= span.start_utc, col(Call.started_at) < span.end_utc,
                col(Turn.speaker) == "caller", col(Turn.text) != "")
@@ -99,9 +103,16 @@ def recorded_samples(engine: Engine, practice_ids: Sequence[int], span: Period) 
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
             recorded_query(practice_ids, span))
-        for call_id, seq, text, disposition in result:
-            label = LABEL_BY_DISPOSITION.get(disposition or "")
-            yield Sample(f"{call_id}:{seq}", text, label, call_id, seq)
+        for call_id, seq, text, disposition, reviewed in result:
+            yield Sample(f"{call_id}:{seq}", text, reference_label(disposition, reviewed), call_id, seq,
+                         reviewed=reviewed in LEVELS)
+
+
+def reference_label(disposition: str | None, reviewed_level: str | None) -> str | None:
+    """The level a manager retained after reading the call, else the one the secretary's disposition implies."""
+    if reviewed_level in LEVELS:
+        return reviewed_level
+    return LABEL_BY_DISPOSITION.get(disposition or "")
 
 
 def eval_samples(path: Path = EVAL_SET_PATH) -> list[Sample]:
@@ -241,7 +252,7 @@ def _changed(section: Section, sample: Sample, old: Outcome, new: Outcome) -> No
         shared = ChangedOutcome(sample.key, {"level": old.level, "action": old.action},
                                 {"level": new.level, "action": new.action})
         section.changed.append({**shared.__dict__, "call_id": sample.call_id, "seq": sample.seq,
-                                "text": sample.text, "label": sample.label,
+                                "text": sample.text, "label": sample.label, "reviewed": sample.reviewed,
                                 "rule_active": old.rule, "rule_draft": new.rule})
 
 
