@@ -15,6 +15,7 @@ from sqlmodel import Session
 from console.api.queue import TAKE_ROLES, get_queue
 from console.auth import SESSION_COOKIE, ConsoleUser, SessionCodec, console_user, require_role
 from console.deps import SessionDep
+from console.i18n import language_of, tr
 from console.sockets import StarletteSocket
 from escalation.queue import HumanQueue, QueueError
 from practice.models import Ticket, TicketStatus, User
@@ -138,17 +139,18 @@ async def handoff_socket(websocket: WebSocket, ticket_id: str, csrf: str = "") -
             responses={404: {"description": "Unknown ticket, not held by you, or not a LiveKit call"},
                        503: {"description": "LiveKit is not configured"}})
 def livekit_token(ticket_id: str, user: Taker, session: SessionDep, request: Request) -> LiveKitToken:
+    language = language_of(request)
     ticket = session.get(Ticket, ticket_id)
     if ticket is None or not user.serves(ticket.practice_id) or ticket.claimed_by != user.id \
             or ticket.status not in HELD:
-        raise HTTPException(status_code=404, detail="Ticket introuvable ou pris par quelqu'un d'autre.")
+        raise HTTPException(status_code=404, detail=tr(language, "Ticket introuvable ou pris par quelqu'un d'autre."))
     rooms: RoomDirectory | None = getattr(request.app.state, "live_rooms", None)
     room = rooms.room_for(ticket_id) if rooms is not None else None
     if not room:
-        raise HTTPException(status_code=404, detail="Cet appel ne passe pas par LiveKit.")
+        raise HTTPException(status_code=404, detail=tr(language, "Cet appel ne passe pas par LiveKit."))
     settings: Settings = request.app.state.settings
     if not settings.livekit_configured:
-        raise HTTPException(status_code=503, detail="LiveKit n'est pas configuré sur ce serveur.")
+        raise HTTPException(status_code=503, detail=tr(language, "LiveKit n'est pas configuré sur ce serveur."))
     identity = f"secretary-{user.id}"
     token = mint_room_token(settings, room=room, identity=identity, name=user.full_name)
     get_queue(request).connected(ticket_id, user.id)

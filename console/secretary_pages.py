@@ -1,4 +1,4 @@
-"""Console pages of the secretary: login, logout and the live queue (French, server-rendered shell + JS)."""
+"""Console pages of the secretary: login, logout and the live queue (server-rendered shell + JS, French or English)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from console.api.queue import DISPOSITIONS_FR, TAKE_ROLES, VIEW_ROLES
+from console.api.queue import TAKE_ROLES, VIEW_ROLES, dispositions_in
 from console.auth import (
     CSRF_FIELD,
     CsrfProtected,
@@ -94,10 +94,10 @@ def queue_page(request: Request, user: OptionalUser) -> Response:
     if user is None:
         return RedirectResponse("/login?next=/queue", status_code=303)
     if user.role not in VIEW_ROLES:
-        return HTMLResponse("Accès refusé.", status_code=403)
+        return HTMLResponse(tr(language_of(request), "Accès refusé."), status_code=403)
     data = read_session(request)
     context = {"user": user, "csrf": data.csrf if data else "", "can_take": user.role in TAKE_ROLES,
-               "dispositions": DISPOSITIONS_FR, "csrf_field": CSRF_FIELD}
+               "dispositions": dispositions_in(language_of(request)), "csrf_field": CSRF_FIELD}
     return templates.TemplateResponse(request, "queue.html", context)
 
 

@@ -1,4 +1,4 @@
-"""A secretary in headless Chromium: log in, a ticket appears live, claim it, read its summary, close it."""
+"""A secretary in headless Chromium: a ticket appears live, she claims it, reads its summary (French, English)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from escalation.ticket_store import TicketSpec, TicketStore
 from practice.db import make_engine
 from practice.demo import DEMO_SLUG
 from practice.models import Call, Practice, Ticket, Turn
+from tests.i18n_checks import french_leftovers
 from tests.live_server import running_server
 from tests.test_browser_home import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
@@ -125,3 +126,69 @@ def test_secretary_sees_claims_reads_and_closes_a_live_ticket(demo: tuple[str, P
         browser.close()
     assert _status(db_path, ticket) == "closed"
     assert errors == []  # no script error, no CSP violation
+
+
+def _data_of(db_path: Path, ticket_id: str) -> tuple[str, ...]:
+    """What is rightly French on an English page for this ticket: the practice, the caller's words, the reason."""
+    engine = make_engine(f"sqlite:///{db_path}")
+    with Session(engine) as session:
+        practice = session.exec(select(Practice).where(Practice.slug == DEMO_SLUG)).one()
+        turns = session.exec(select(Turn).where(Turn.call_id == ticket_id)).all()
+        ticket = session.get(Ticket, ticket_id)
+        data = (practice.name, *(t.text for t in turns), ticket.reason if ticket else "",
+                "une douleur qui serre dans la poitrine", "SOS Médecins")
+    engine.dispose()
+    return data
+
+
+def test_an_english_speaking_secretary_works_the_queue_in_english(demo: tuple[str, Path]):
+    playwright = pytest.importorskip("playwright.sync_api")
+    url, db_path = demo
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 820}, locale="en-GB")
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.goto(url + "/login?next=/queue")
+        page.fill("#username", "secretaire")
+        page.fill("#password", "demo")
+        page.keyboard.press("Enter")
+        page.wait_for_url(url + "/queue")
+        page.click("header a[hreflang=en]")  # the language switch in the header
+        page.wait_for_url(url + "/queue")
+        page.wait_for_selector("#live.ok:has-text('Live')", timeout=10000)
+        assert page.get_attribute("html", "lang") == "en"
+        assert page.inner_text("h1") == "Queue"
+
+        ticket = _enqueue_emergency(db_path)
+        row = page.locator(f'#waiting li[data-id="{ticket}"]')
+        row.wait_for(timeout=5000)  # arrives live, through the event stream
+        assert row.locator(".badge").inner_text() == "Life-threatening emergency"
+        assert "Douleur thoracique" in row.inner_text()  # the reason is data: it stays as the agent wrote it
+        page.wait_for_selector("#notice:has-text('New call: life-threatening emergency!')", timeout=5000)
+        page.wait_for_selector(f'#waiting li[data-id="{ticket}"] .wait:has-text("waiting for")', timeout=5000)
+        page.screenshot(path=str(SCREENSHOTS / "queue-new-emergency-english.png"), full_page=True)
+
+        row.get_by_role("button", name="Take").click()
+        page.wait_for_selector("#notice:has-text('Call taken.')", timeout=5000)
+        page.wait_for_selector(f'#held li[data-id="{ticket}"]', timeout=5000)
+        page.wait_for_selector("#d-reason:has-text('Douleur thoracique')", timeout=5000)
+        assert page.inner_text("#d-level") == "Life-threatening emergency"
+        assert "Name not given" in page.inner_text("#d-caller")
+        assert "(Life-threatening emergency):" in page.inner_text("#d-rules")
+        assert page.inner_text("#d-actions") == "nothing"
+        assert "Caller:" in page.inner_text("#d-transcript")
+        assert page.inner_text("#d-release") == "Put back in the queue"
+        assert "Referred to 15 (SAMU emergency services)" in page.inner_text("#disposition")
+        allowed = (*_data_of(db_path, ticket), page.inner_text("#d-next"), "Camille Secrétaire")
+        assert french_leftovers(page.content(), allowed=allowed) == []
+        page.screenshot(path=str(SCREENSHOTS / "queue-claimed-summary-english.png"), full_page=True)
+
+        page.click("#d-release")
+        page.wait_for_selector("#notice:has-text('Call put back in the queue.')", timeout=5000)
+        browser.close()
+    assert _status(db_path, ticket) == "queued"
+    assert errors == []

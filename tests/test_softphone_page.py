@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 
 import pytest
@@ -51,7 +52,7 @@ def test_in_demo_mode_the_page_is_open_and_its_scripts_are_served(engine: Engine
     with TestClient(app, follow_redirects=False) as client:
         page = client.get("/softphone")
         assert page.status_code == 200
-        assert "Appeler l'accueil" in page.text and "Mode démonstration" in page.text
+        assert "Appeler l'accueil" in html.unescape(page.text) and "Mode démonstration" in page.text
         assert "script-src 'self'" in page.headers["content-security-policy"]
         assert "microphone=(self)" in page.headers["permissions-policy"]
         for asset in ("audio-core.js", "softphone.js", "softphone.css"):

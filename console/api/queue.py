@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from console.auth import ConsoleUser, CsrfProtected, require_role
 from console.deps import SessionDep
 from console.events import EventBroadcaster, sse_stream, valid_stream_id
+from console.i18n import N_, tr
 from escalation.queue import HumanQueue, QueueEntry, TicketNotFound
 from escalation.summary import HandoffSummary, SummaryPolisher, build_summary, display_phone, polish_summary
 from escalation.ticket_store import TicketStore
@@ -28,15 +29,21 @@ Disposition = Literal[
     "callback_done", "caller_hung_up", "wrong_number",
 ]
 DISPOSITIONS_FR: dict[str, str] = {
-    "resolved": "Demande traitée",
-    "appointment_booked": "Rendez-vous pris",
-    "advised_15": "Orienté vers le 15 (SAMU)",
-    "redirected_on_call": "Orienté vers la garde (116 117, SOS Médecins, maison médicale)",
-    "message_forwarded": "Message transmis au praticien",
-    "callback_done": "Rappel effectué",
-    "caller_hung_up": "L'appelant a raccroché",
-    "wrong_number": "Erreur de numéro",
+    "resolved": N_("Demande traitée"),
+    "appointment_booked": N_("Rendez-vous pris"),
+    "advised_15": N_("Orienté vers le 15 (SAMU)"),
+    "redirected_on_call": N_("Orienté vers la garde (116 117, SOS Médecins, maison médicale)"),
+    "message_forwarded": N_("Message transmis au praticien"),
+    "callback_done": N_("Rappel effectué"),
+    "caller_hung_up": N_("L'appelant a raccroché"),
+    "wrong_number": N_("Erreur de numéro"),
 }
+
+
+def dispositions_in(language: str) -> dict[str, str]:
+    """The dispositions a secretary chooses from when she closes a ticket, in her language."""
+    return {key: tr(language, label) for key, label in DISPOSITIONS_FR.items()}
+
 
 router = APIRouter(prefix="/api", tags=["queue"])
 Viewer = Annotated[ConsoleUser, require_role(*VIEW_ROLES)]

@@ -6,9 +6,9 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
-  const SPEAKER_FR = { caller: "Appelant", agent: "Agent", secretary: "Secrétaire" };
-  const STATE_FR = { connecting: "Connexion à l'appelant…", connected: "En ligne avec l'appelant",
-    hold: "Appelant en attente", ended: "Appel terminé" };
+  const SPEAKERS = { caller: t("Appelant"), agent: t("Agent"), secretary: t("Secrétaire") };
+  const STATES = { connecting: t("Connexion à l'appelant…"), connected: t("En ligne avec l'appelant"),
+    hold: t("Appelant en attente"), ended: t("Appel terminé") };
 
   // What the page measured (read by tests and the level meter): frames sent and received, playback level.
   const stats = { sent: 0, received: 0, level: 0, maxLevel: 0, state: "idle", transcript: 0 };
@@ -19,7 +19,7 @@
   function status(state) {
     stats.state = state;
     const node = $("handoff-status");
-    node.textContent = STATE_FR[state] || "";
+    node.textContent = STATES[state] || "";
     node.dataset.state = state;
     buttons();
   }
@@ -40,7 +40,7 @@
     p.className = `streamed ${speaker}`;
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = `${SPEAKER_FR[speaker] || speaker} :`;
+    who.textContent = t("{speaker} :", { speaker: SPEAKERS[speaker] || speaker });
     p.append(who, document.createTextNode(text));
     box.append(p);
     box.scrollTop = box.scrollHeight;
@@ -49,9 +49,9 @@
 
   function micError(err) {
     const name = err && err.name;
-    if (name === "NotAllowedError" || name === "SecurityError") return "Accès au micro refusé : autorisez-le pour parler à l'appelant.";
-    if (name === "NotFoundError" || name === "OverconstrainedError") return "Aucun micro n'a été trouvé sur ce poste.";
-    return "Le micro n'a pas pu être ouvert.";
+    if (name === "NotAllowedError" || name === "SecurityError") return t("Accès au micro refusé : autorisez-le pour parler à l'appelant.");
+    if (name === "NotFoundError" || name === "OverconstrainedError") return t("Aucun micro n'a été trouvé sur ce poste.");
+    return t("Le micro n'a pas pu être ouvert.");
   }
 
   async function take() {
@@ -68,7 +68,7 @@
       await call.ctx.resume();
       await call.ctx.audioWorklet.addModule("/static/console/softphone/audio-core.js");
     } catch (err) {
-      notice(err && err.name ? micError(err) : "L'audio du navigateur n'a pas pu démarrer.");
+      notice(err && err.name ? micError(err) : t("L'audio du navigateur n'a pas pu démarrer."));
       cleanup();
       return;
     }
@@ -103,8 +103,8 @@
       else if (event.type === "state") status(event.state);
     };
     ws.onclose = (ev) => {
-      if (ev.code === 4404) notice("L'appelant n'est plus en ligne.");
-      else if (ev.code === 1006 && stats.sent === 0) notice("La connexion à l'appel a été refusée.");
+      if (ev.code === 4404) notice(t("L'appelant n'est plus en ligne."));
+      else if (ev.code === 1006 && stats.sent === 0) notice(t("La connexion à l'appel a été refusée."));
       if (stats.sent > 0) ended.add(current.ticket);
       status("ended");
       cleanup();
@@ -139,7 +139,7 @@
     if (!response || response.status === 404) return false;  // not a LiveKit call: the embedded bridge
     const current = call;
     if (!response.ok) {
-      notice("La salle de l'appel n'est pas joignable (LiveKit).");
+      notice(t("La salle de l'appel n'est pas joignable (LiveKit)."));
       status("ended");
       cleanup();
       return true;
@@ -163,7 +163,7 @@
       stats.sent += 1;
       status("connected");
     } catch (err) {
-      notice("Connexion à la salle de l'appel impossible (LiveKit).");
+      notice(t("Connexion à la salle de l'appel impossible (LiveKit)."));
       status("ended");
       cleanup();
     }
@@ -198,7 +198,7 @@
     call = null;
     if (!ending) return;
     if (ending.timer) clearInterval(ending.timer);
-    if (ending.stream) ending.stream.getTracks().forEach((t) => t.stop());
+    if (ending.stream) ending.stream.getTracks().forEach((track) => track.stop());
     if (ending.ctx) ending.ctx.close().catch(() => undefined);
     if (ending.room) ending.room.disconnect().catch(() => undefined);
     document.querySelectorAll("audio[data-handoff]").forEach((node) => node.remove());

@@ -6,8 +6,9 @@
   const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
   const CSRF = meta("csrf-token");
   const CAN_TAKE = meta("can-take") === "1";
-  const LEVEL_FR = { emergency: "Urgence vitale", urgent: "Urgent", routine: "Non urgent" };
-  const SPEAKER_FR = { caller: "Appelant", agent: "Agent", secretary: "Secrétaire" };
+  const LEVELS = { emergency: t("Urgence vitale"), urgent: t("Urgent"), routine: t("Non urgent") };
+  const SPEAKERS = { caller: t("Appelant"), agent: t("Agent"), secretary: t("Secrétaire") };
+  const LOCALE = currentLanguage() === "en" ? "en-GB" : "fr-FR";
   const $ = (id) => document.getElementById(id);
 
   let clockOffsetMs = 0;      // server time − browser time
@@ -56,7 +57,7 @@
       do {
         dirty = false;
         const { ok, data } = await api("GET", "/api/queue");
-        if (!ok) { notice(data.detail || "La file n'a pas pu être chargée.", true); break; }
+        if (!ok) { notice(data.detail || t("La file n'a pas pu être chargée."), true); break; }
         clockOffsetMs = Date.parse(data.server_time) - Date.now();
         lastView = data;
         render(data);
@@ -68,9 +69,9 @@
 
   function render(view) {
     $("waiting-count").textContent = `(${view.waiting_total})`;
-    fill($("waiting"), view.waiting, (t) => ticketRow(t, true), "Aucun appel en attente.");
-    fill($("held"), view.held, (t) => ticketRow(t, false), "Aucun appel pris.");
-    fill($("callbacks"), view.callbacks, callbackRow, "Aucun rappel à faire.");
+    fill($("waiting"), view.waiting, (item) => ticketRow(item, true), t("Aucun appel en attente."));
+    fill($("held"), view.held, (item) => ticketRow(item, false), t("Aucun appel pris."));
+    fill($("callbacks"), view.callbacks, callbackRow, t("Aucun rappel à faire."));
     tick();
   }
 
@@ -78,26 +79,27 @@
     list.replaceChildren(...(items.length ? items.map(row) : [el("li", { class: "empty" }, emptyText)]));
   }
 
-  function ticketRow(t, waiting) {
-    const li = el("li", { class: `level-${t.level}${t.sla_breached ? " sla" : ""}`, "data-id": t.id, "data-level": t.level });
-    const badge = el("span", { class: `badge ${t.level}` }, LEVEL_FR[t.level] || t.level);
+  function ticketRow(ticket, waiting) {
+    const li = el("li", { class: `level-${ticket.level}${ticket.sla_breached ? " sla" : ""}`, "data-id": ticket.id, "data-level": ticket.level });
+    const badge = el("span", { class: `badge ${ticket.level}` }, LEVELS[ticket.level] || ticket.level);
     const what = el("div", {},
-      el("div", { class: "reason" }, t.reason || "Motif non précisé"),
-      el("div", { class: "muted" }, [t.practice_name, t.caller_number].filter(Boolean).join(" — ")),
-      el("div", { class: "wait", "data-created": t.created_at }, ""));
+      el("div", { class: "reason" }, ticket.reason || t("Motif non précisé")),
+      el("div", { class: "muted" }, [ticket.practice_name, ticket.caller_number].filter(Boolean).join(" — ")),
+      el("div", { class: "wait", "data-created": ticket.created_at }, ""));
     const buttons = el("div", {});
-    if (waiting && CAN_TAKE) buttons.append(el("button", { type: "button", class: "claim", onclick: () => claim(t.id) }, "Prendre"));
-    buttons.append(el("button", { type: "button", class: "secondary open", onclick: () => openTicket(t.id) }, waiting ? "Voir" : "Ouvrir"));
-    li.append(el("div", {}, badge, t.sla_breached ? el("div", { class: "muted" }, "attente dépassée") : ""), what, buttons);
+    if (waiting && CAN_TAKE) buttons.append(el("button", { type: "button", class: "claim", onclick: () => claim(ticket.id) }, t("Prendre")));
+    buttons.append(el("button", { type: "button", class: "secondary open", onclick: () => openTicket(ticket.id) }, waiting ? t("Voir") : t("Ouvrir")));
+    li.append(el("div", {}, badge, ticket.sla_breached ? el("div", { class: "muted" }, t("attente dépassée")) : ""), what, buttons);
     return li;
   }
 
   function callbackRow(c) {
-    const due = c.callback_due ? `à rappeler avant ${new Date(c.callback_due).toLocaleString("fr-FR", { dateStyle: "short", timeStyle: "short" })}` : "à rappeler";
+    const when = c.callback_due ? new Date(c.callback_due).toLocaleString(LOCALE, { dateStyle: "short", timeStyle: "short" }) : "";
+    const due = when ? t("à rappeler avant {when}", { when }) : t("à rappeler");
     return el("li", { class: `level-${c.level}`, "data-id": c.id },
-      el("span", { class: `badge ${c.level}` }, LEVEL_FR[c.level] || c.level),
-      el("div", {}, el("div", { class: "reason" }, c.reason || "Rappel"), el("div", { class: "muted" }, `${c.caller_number} — ${due}`)),
-      el("div", {}, el("button", { type: "button", class: "secondary open", onclick: () => openTicket(c.id) }, "Ouvrir")));
+      el("span", { class: `badge ${c.level}` }, LEVELS[c.level] || c.level),
+      el("div", {}, el("div", { class: "reason" }, c.reason || t("Rappel")), el("div", { class: "muted" }, `${c.caller_number} — ${due}`)),
+      el("div", {}, el("button", { type: "button", class: "secondary open", onclick: () => openTicket(c.id) }, t("Ouvrir"))));
   }
 
   function tick() {
@@ -105,7 +107,9 @@
     for (const node of document.querySelectorAll(".wait[data-created]")) {
       const seconds = Math.max(0, Math.floor((now - Date.parse(node.dataset.created)) / 1000));
       const minutes = Math.floor(seconds / 60);
-      node.textContent = `attend depuis ${minutes ? `${minutes} min ` : ""}${String(seconds % 60).padStart(2, "0")} s`;
+      const padded = String(seconds % 60).padStart(2, "0");
+      node.textContent = minutes ? t("attend depuis {minutes} min {seconds} s", { minutes, seconds: padded })
+        : t("attend depuis {seconds} s", { seconds: padded });
     }
   }
 
@@ -113,8 +117,8 @@
 
   async function claim(id) {
     const { ok, status, data } = await api("POST", `/api/tickets/${encodeURIComponent(id)}/claim`);
-    if (ok) { notice("Appel pris."); await openTicket(id); }
-    else notice(data.detail || `Échec (${status}).`, true);
+    if (ok) { notice(t("Appel pris.")); await openTicket(id); }
+    else notice(data.detail || t("Échec ({status}).", { status }), true);
     refresh();
   }
 
@@ -127,41 +131,42 @@
   async function reloadDetail(id) {
     const { ok, data } = await api("GET", `/api/tickets/${encodeURIComponent(id)}`);
     if (selected !== id) return;  // closed or another ticket opened meanwhile
-    if (!ok) { notice(data.detail || "Ticket introuvable.", true); return; }
+    if (!ok) { notice(data.detail || t("Ticket introuvable."), true); return; }
     showDetail(data);
   }
 
-  function showDetail(t) {
-    const s = t.summary;
+  function showDetail(ticket) {
+    const s = ticket.summary;
     $("detail-empty").hidden = true;
     $("detail-body").hidden = false;
-    $("detail").dataset.id = t.id;
+    $("detail").dataset.id = ticket.id;
     $("d-level").className = `badge ${s.level}`;
-    $("d-level").textContent = LEVEL_FR[s.level] || s.level;
+    $("d-level").textContent = LEVELS[s.level] || s.level;
     $("d-reason").textContent = s.reason;
-    const born = s.caller.birth_date ? `né(e) le ${new Date(s.caller.birth_date).toLocaleDateString("fr-FR")}` : "";
-    $("d-caller").textContent = [s.caller.name || "Nom non donné", s.caller.number, born].filter(Boolean).join(", ");
+    const born = s.caller.birth_date ? t("né(e) le {date}", { date: new Date(s.caller.birth_date).toLocaleDateString(LOCALE) }) : "";
+    $("d-caller").textContent = [s.caller.name || t("Nom non donné"), s.caller.number, born].filter(Boolean).join(", ");
     $("d-practice").textContent = [s.practice_name, s.practitioner_name].filter(Boolean).join(" — ") || "—";
     $("d-rules").replaceChildren(...(s.rules.length ? s.rules.map((r) => el("li", {},
-      `${r.label || r.id} (${LEVEL_FR[r.level] || r.level}) : `, el("span", { class: "evidence" }, `« ${r.evidence} »`))) : [el("li", {}, "aucun")]));
-    $("d-actions").replaceChildren(...(s.actions.length ? s.actions.map((a) => el("li", {}, a.text)) : [el("li", {}, "rien")]));
+      t("{rule} ({level}) :", { rule: r.label || r.id, level: LEVELS[r.level] || r.level }), " ",
+      el("span", { class: "evidence" }, t("« {evidence} »", { evidence: r.evidence })))) : [el("li", {}, t("aucun"))]));
+    $("d-actions").replaceChildren(...(s.actions.length ? s.actions.map((a) => el("li", {}, a.text)) : [el("li", {}, t("rien"))]));
     $("d-next").textContent = s.next_step;
     const live = window.PermanenceHandoff && window.PermanenceHandoff.active;  // lines arrive over the call
     if (!live) $("d-transcript").replaceChildren(...s.transcript.map((line) => el("p", {},
-      el("span", { class: "who" }, `${SPEAKER_FR[line.speaker] || line.speaker} :`), line.text)));
-    const open = ["queued", "offered"].includes(t.status);
-    const held = t.mine && ["claimed", "connected"].includes(t.status);
-    const callback = t.status === "callback";
+      el("span", { class: "who" }, t("{speaker} :", { speaker: SPEAKERS[line.speaker] || line.speaker })), line.text)));
+    const open = ["queued", "offered"].includes(ticket.status);
+    const held = ticket.mine && ["claimed", "connected"].includes(ticket.status);
+    const callback = ticket.status === "callback";
     $("d-claim").hidden = !(CAN_TAKE && open);
     $("d-release").hidden = !held;
     $("close-form").hidden = !(CAN_TAKE && (held || callback));
-    if (window.PermanenceHandoff) window.PermanenceHandoff.onDetail(t);  // "Prendre l'appel" (handoff.js)
+    if (window.PermanenceHandoff) window.PermanenceHandoff.onDetail(ticket);  // "Prendre l'appel" (handoff.js)
   }
 
   async function release() {
     if (!selected) return;
     const { ok, data } = await api("POST", `/api/tickets/${encodeURIComponent(selected)}/release`);
-    notice(ok ? "Appel remis dans la file." : data.detail || "Échec.", !ok);
+    notice(ok ? t("Appel remis dans la file.") : data.detail || t("Échec."), !ok);
     if (ok && selected) await reloadDetail(selected);
     refresh();
   }
@@ -173,12 +178,12 @@
     const body = { disposition: $("disposition").value, note: $("note").value };
     const { ok, data } = await api("POST", `/api/tickets/${encodeURIComponent(id)}/close`, body);
     if (ok) {
-      notice("Ticket clos.");
+      notice(t("Ticket clos."));
       $("note").value = "";
       selected = null;
       $("detail-body").hidden = true;
       $("detail-empty").hidden = false;
-    } else notice(data.detail || "Échec.", true);
+    } else notice(data.detail || t("Échec."), true);
     refresh();
   }
 
@@ -191,11 +196,11 @@
 
   function connect() {
     const source = new EventSource("/api/events");
-    source.onopen = () => { $("live").className = "live ok"; $("live").textContent = "En direct"; refresh(); };
-    source.onerror = () => { $("live").className = "live down"; $("live").textContent = "Reconnexion…"; };
+    source.onopen = () => { $("live").className = "live ok"; $("live").textContent = t("En direct"); refresh(); };
+    source.onerror = () => { $("live").className = "live down"; $("live").textContent = t("Reconnexion…"); };
     source.onmessage = (message) => {
       const event = JSON.parse(message.data);
-      if (event.type === "queued" && event.level === "emergency") notice("Nouvel appel : urgence vitale !", true);
+      if (event.type === "queued" && event.level === "emergency") notice(t("Nouvel appel : urgence vitale !"), true);
       refresh();
       if (selected && event.ticket === selected) reloadDetail(selected);
     };

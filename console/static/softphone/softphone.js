@@ -10,34 +10,36 @@
   var Core = window.PermanenceAudio;
   var $ = function (id) { return document.getElementById(id); };
 
+  var t = window.t;
   var MESSAGES = {
-    insecure: "Le micro n'est accessible que sur une page sécurisée : ouvrez le softphone en https:// " +
-      'ou sur http://localhost.',
-    unsupported: "Ce navigateur ne permet pas d'appeler depuis la page (Web Audio ou WebSocket indisponible). " +
-      'Utilisez une version récente de Firefox ou de Chromium.',
-    denied: "Accès au micro refusé. Autorisez le micro pour ce site (icône à gauche de l'adresse), " +
-      'puis cliquez à nouveau sur « Appeler ».',
-    absent: 'Aucun micro détecté. Branchez un micro ou un casque, puis cliquez à nouveau sur « Appeler ».',
-    busy: "Le micro est utilisé par une autre application ou n'a pas pu démarrer. Fermez-la, puis réessayez.",
-    audio: "Le son n'a pas pu démarrer dans ce navigateur. Rechargez la page et réessayez.",
-    output: "Le son ne démarre pas : aucune sortie audio (haut-parleur ou casque) n'est disponible.",
-    unreachable: "Impossible de joindre le serveur d'appels. Vérifiez que « permanence serve » tourne.",
+    insecure: t("Le micro n'est accessible que sur une page sécurisée : ouvrez le softphone en https:// " +
+      'ou sur http://localhost.'),
+    unsupported: t("Ce navigateur ne permet pas d'appeler depuis la page (Web Audio ou WebSocket indisponible). " +
+      'Utilisez une version récente de Firefox ou de Chromium.'),
+    denied: t("Accès au micro refusé. Autorisez le micro pour ce site (icône à gauche de l'adresse), " +
+      'puis cliquez à nouveau sur « Appeler ».'),
+    absent: t('Aucun micro détecté. Branchez un micro ou un casque, puis cliquez à nouveau sur « Appeler ».'),
+    busy: t("Le micro est utilisé par une autre application ou n'a pas pu démarrer. Fermez-la, puis réessayez."),
+    audio: t("Le son n'a pas pu démarrer dans ce navigateur. Rechargez la page et réessayez."),
+    output: t("Le son ne démarre pas : aucune sortie audio (haut-parleur ou casque) n'est disponible."),
+    unreachable: t("Impossible de joindre le serveur d'appels. Vérifiez que « permanence serve » tourne."),
   };
   var CLOSES = {
-    1000: 'Appel terminé.',
-    1011: "L'appel a été confié à une secrétaire : l'agent a rencontré un problème technique.",
-    1013: "L'agent est indisponible (modèles vocaux non chargés). Réessayez plus tard.",
+    1000: t('Appel terminé.'),
+    1011: t("L'appel a été confié à une secrétaire : l'agent a rencontré un problème technique."),
+    1013: t("L'agent est indisponible (modèles vocaux non chargés). Réessayez plus tard."),
   };
-  var SPEAKERS = { caller: 'Vous', agent: 'Agent', dtmf: 'Touche' };
-  var LEVELS = { emergency: 'Urgence vitale', urgent: 'Urgent', routine: 'Courant' };
+  var SPEAKERS = { caller: t('Vous'), agent: t('Agent'), dtmf: t('Touche') };
+  var LEVELS = { emergency: t('Urgence vitale'), urgent: t('Urgent'), routine: t('Courant') };
   var ACTIONS = {
-    advise_15: 'Appeler le 15', handoff: 'Passer à une secrétaire', callback: 'Rappel',
-    self_service: "L'agent continue",
+    advise_15: t('Appeler le 15'), handoff: t('Passer à une secrétaire'), callback: t('Rappel'),
+    self_service: t("L'agent continue"),
   };
-  var INTENTS = { book: 'prise de rendez-vous', cancel: 'annulation', reschedule: 'déplacement de rendez-vous',
-    confirm: 'confirmation', info: 'renseignement', prescription: 'ordonnance', message: 'message',
-    human: 'demande à parler à quelqu\'un', symptom: 'symptôme', other: 'autre' };
-  var AGENT_STATES = { speaking: "L'agent parle…", thinking: "L'agent réfléchit…", listening: "L'agent vous écoute." };
+  var INTENTS = { book: t('prise de rendez-vous'), cancel: t('annulation'), reschedule: t('déplacement de rendez-vous'),
+    confirm: t('confirmation'), info: t('renseignement'), prescription: t('ordonnance'), message: t('message'),
+    human: t('demande à parler à quelqu\'un'), symptom: t('symptôme'), other: t('autre') };
+  var AGENT_STATES = { speaking: t("L'agent parle…"), thinking: t("L'agent réfléchit…"),
+    listening: t("L'agent vous écoute.") };
   var DTMF = { 1: [697, 1209], 2: [697, 1336], 3: [697, 1477], 4: [770, 1209], 5: [770, 1336], 6: [770, 1477],
     7: [852, 1209], 8: [852, 1336], 9: [852, 1477], '*': [941, 1209], 0: [941, 1336], '#': [941, 1477] };
 
@@ -180,7 +182,7 @@
 
   Call.prototype.start = function () {
     var self = this;
-    setStatus('Accès au micro…');
+    setStatus(t('Accès au micro…'));
     var constraints = { audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true,
       channelCount: 1 } };
     return navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
@@ -212,7 +214,7 @@
   Call.prototype.connect = function () {
     var self = this;
     var scheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
-    setStatus('Connexion…');
+    setStatus(t('Connexion…'));
     this.ws = new WebSocket(scheme + window.location.host + '/media-stream');
     this.ws.onopen = function () { self.onOpen(); };
     this.ws.onmessage = function (ev) { self.onMessage(ev.data); };
@@ -221,7 +223,8 @@
   };
 
   function closeText(ev) {
-    return 'La communication a été interrompue (code ' + ev.code + (ev.reason ? ' : ' + ev.reason : '') + ').';
+    return ev.reason ? t('La communication a été interrompue (code {code} : {reason}).', { code: ev.code, reason: ev.reason })
+      : t('La communication a été interrompue (code {code}).', { code: ev.code });
   }
 
   Call.prototype.send = function (message) {
@@ -238,7 +241,7 @@
       streamSid: this.streamSid, callSid: this.callSid, accountSid: 'softphone', tracks: ['inbound'],
       mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 }, customParameters: this.params,
     } });
-    setStatus('En ligne.');
+    setStatus(t('En ligne.'));
     this.timer = window.setInterval(tick, 500);
     tick();
   };
@@ -297,8 +300,8 @@
 
   Call.prototype.hangUp = function () {
     var self = this;
-    if (!this.open) { this.finish('Appel annulé.', false); return; }
-    setStatus('Raccrochage…');
+    if (!this.open) { this.finish(t('Appel annulé.'), false); return; }
+    setStatus(t('Raccrochage…'));
     this.send({ event: 'stop', sequenceNumber: this.next(), streamSid: this.streamSid,
       stop: { accountSid: 'softphone', callSid: this.callSid } });
     window.setTimeout(function () { if (self.ws) self.ws.close(1000); }, 2000);
@@ -309,10 +312,10 @@
     this.ended = true;
     window.clearInterval(this.timer);
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
-    if (this.stream) this.stream.getTracks().forEach(function (t) { t.stop(); });
+    if (this.stream) this.stream.getTracks().forEach(function (track) { track.stop(); });
     if (this.graph) this.graph.close().catch(function () { /* closed */ });
     setInCall(false);
-    setStatus(isError ? (this.startedAt ? 'Appel terminé.' : 'Appel impossible.') : text);
+    setStatus(isError ? (this.startedAt ? t('Appel terminé.') : t('Appel impossible.')) : text);
     if (isError) showError(text);
     call = null;
   };
@@ -334,15 +337,15 @@
     window.requestAnimationFrame(meters);
   }
 
-  function addTranscript(t) {
-    if (!t || !t.text) return;
+  function addTranscript(turn) {
+    if (!turn || !turn.text) return;
     stats.transcript += 1;
     var li = document.createElement('li');
-    li.className = 'turn ' + t.speaker;
+    li.className = 'turn ' + turn.speaker;
     var who = document.createElement('strong');
-    who.textContent = (SPEAKERS[t.speaker] || t.speaker) + ' : ';
+    who.textContent = t('{speaker} :', { speaker: SPEAKERS[turn.speaker] || turn.speaker }) + ' ';
     li.appendChild(who);
-    li.appendChild(document.createTextNode(t.text));
+    li.appendChild(document.createTextNode(turn.text));
     $('transcript').appendChild(li);
     li.scrollIntoView({ block: 'nearest' });
   }
@@ -354,14 +357,15 @@
     li.className = 'decision ' + d.level;
     var head = document.createElement('strong');
     head.textContent = (LEVELS[d.level] || d.level) + ' — ' + (ACTIONS[d.action] || d.action) +
-      (d.escalated ? ' (appel escaladé vers une secrétaire)' : '');
+      (d.escalated ? ' ' + t('(appel escaladé vers une secrétaire)') : '');
     li.appendChild(head);
     if (d.intent) li.appendChild(document.createTextNode(' · ' + (INTENTS[d.intent] || d.intent)));
     if (d.rules && d.rules.length) {
       var ul = document.createElement('ul');
       d.rules.forEach(function (rule) {
         var item = document.createElement('li');
-        item.textContent = rule.label + (rule.evidence ? ' : « ' + rule.evidence + ' »' : '');
+        item.textContent = rule.evidence ? t('{rule} : « {evidence} »', { rule: rule.label, evidence: rule.evidence })
+          : rule.label;
         ul.appendChild(item);
       });
       li.appendChild(ul);
@@ -371,7 +375,7 @@
 
   function showState(state) {
     if (state && state.agent && AGENT_STATES[state.agent]) setStatus(AGENT_STATES[state.agent]);
-    else if (state && state.user === 'speaking') setStatus('Vous parlez…');
+    else if (state && state.user === 'speaking') setStatus(t('Vous parlez…'));
   }
 
   function startCall(ev) {
