@@ -67,10 +67,11 @@ def _with_secret_key(settings: Settings) -> Settings:
 
 
 def _seed(engine: Engine, settings: Settings) -> None:
-    summary = seed_demo(engine, today=datetime.now(settings.tz).date())
+    summary = seed_demo(engine, today=datetime.now(settings.tz).date(), history=True)
     print(
         f"Cabinet de démonstration prêt : {summary.practitioners} praticiens, "
-        f"{summary.appointments_created} rendez-vous ajoutés. Comptes : {', '.join(summary.usernames)} "
+        f"{summary.appointments_created} rendez-vous ajoutés, {summary.calls_created} appels d'historique ajoutés "
+        f"(rapports et simulation des seuils). Comptes : {', '.join(summary.usernames)} "
         f"(mot de passe « {DEMO_PASSWORD} »).",
         flush=True,
     )

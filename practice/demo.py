@@ -1,4 +1,4 @@
-"""The demo group practice: a realistic maison de santé with three weeks of partly booked agendas."""
+"""The demo group practice: a maison de santé, three weeks of partly booked agendas and its recent call history."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from practice.db import session_scope
+from practice.demo_history import seed_history
 from practice.models import (
     Appointment,
     AvailabilityException,
@@ -134,10 +135,13 @@ class DemoSummary:
     practitioners: int
     appointments_created: int
     usernames: tuple[str, ...]
+    calls_created: int = 0  # history calls added by this start (0 once the history is there)
 
 
-def seed_demo(engine: Engine, *, today: date, seed: int = 7) -> DemoSummary:
-    """Create the demo practice if missing and top up booked slots for the next weeks (idempotent)."""
+def seed_demo(engine: Engine, *, today: date, seed: int = 7, history: bool = False) -> DemoSummary:
+    """Create the demo practice if missing and top up booked slots for the next weeks (idempotent).
+
+    With `history`, also add the missing days of the last eight weeks of calls, up to yesterday."""
     with session_scope(engine) as session:
         practice = session.exec(select(Practice).where(Practice.slug == DEMO_SLUG)).first()
         if practice is None:
@@ -146,7 +150,11 @@ def seed_demo(engine: Engine, *, today: date, seed: int = 7) -> DemoSummary:
         _ensure_users(session, practice.id)
         practitioners = list(session.exec(select(Practitioner).where(Practitioner.practice_id == practice.id)))
         created = _book_some_slots(session, practice, practitioners, today=today, seed=seed)
-        return DemoSummary(practice.id, len(practitioners), created, tuple(u[0] for u in DEMO_USERS))
+        summary = DemoSummary(practice.id, len(practitioners), created, tuple(u[0] for u in DEMO_USERS))
+    if history:
+        summary.calls_created = seed_history(engine, summary.practice_id, patient_phones=[p[3] for p in PATIENTS],
+                                             today=today, seed=seed)
+    return summary
 
 
 def _create_practice(session: Session, today: date) -> Practice:

@@ -2,7 +2,8 @@
 
 Used by the report and replay tests and by the manager benchmarks: realistic daily and weekly curves
 (morning peak, Monday rush, quiet Saturday afternoon and Sunday, winter epidemics, August holidays),
-written with bulk inserts (one statement per few thousand rows).
+written with bulk inserts (one statement per few thousand rows). By default it creates its own practices,
+practitioners and patients; a `Target` points it at an existing practice instead (the demo's history).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -103,6 +104,35 @@ class SyntheticSpec:
     agent_turns: bool = True
     timezone: str = "Europe/Paris"
     slug_prefix: str = "synth"
+    transport: str = "media-stream"  # what the calls' `transport` column says (the demo marks its history)
+    daily_seed: bool = False  # one random stream per day: a day's calls do not depend on the first day generated
+    horizon: datetime | None = None  # callbacks due to be made after this instant are still pending
+
+
+class Slot(NamedTuple):
+    """Where a booking lands: local wall-clock start and end, and optionally its consultation type."""
+
+    starts_at: datetime
+    ends_at: datetime
+    consultation_type_id: int | None = None
+    reason: str = ""
+
+
+class SlotPicker(Protocol):
+    """Chooses a free slot of a practitioner for a booking made at `booked_at` (UTC); None when there is none."""
+
+    def __call__(self, rng: random.Random, practitioner_id: int, booked_at: datetime, /) -> Slot | None: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """An existing practice to fill, with its own practitioners and patients, instead of new synthetic ones."""
+
+    practice_id: int
+    practitioner_ids: tuple[int, ...]
+    patient_ids: tuple[int, ...]
+    doctor_names: tuple[str, ...]  # the names callers ask for ("le docteur …")
+    slots: SlotPicker | None = None  # None: the generator's own naive grid (08:00 + 20 min steps)
 
 
 @dataclass
@@ -131,14 +161,20 @@ class _Rows:
         return len(self.calls) + len(self.turns) + len(self.events) + len(self.appointments)
 
 
-def generate(engine: Engine, spec: SyntheticSpec | None = None) -> SyntheticSummary:
-    """Write the practices, practitioners, patients and a seeded call history; returns what was written."""
+def generate(engine: Engine, spec: SyntheticSpec | None = None, *, target: Target | None = None) -> SyntheticSummary:
+    """Write a seeded call history (and, without a target, its practices, practitioners and patients)."""
     spec = spec or SyntheticSpec()
-    summary = _directory(engine, spec)
-    patients = _patients(engine, spec)
-    gen = _Generator(spec, summary, patients)
+    if target is None:
+        summary = _directory(engine, spec)
+        gen = _Generator(spec, summary, _patients(engine, spec))
+    else:
+        summary = SyntheticSummary([target.practice_id], {target.practice_id: list(target.practitioner_ids)})
+        gen = _Generator(spec, summary, list(target.patient_ids), doctor_names=target.doctor_names,
+                         slots=target.slots)
     rows = _Rows()
     for day in (spec.start + timedelta(days=i) for i in range(spec.days)):
+        if spec.daily_seed:
+            gen.rng = random.Random(f"{spec.seed}:{day.isoformat()}")
         gen.day(day, rows)
         if rows.size() >= BATCH * 4:
             _flush(engine, rows, summary)
@@ -195,13 +231,19 @@ def _patients(engine: Engine, spec: SyntheticSpec) -> list[int]:
 # --- one day of calls ------------------------------------------------------------------------------------
 
 
+DOCTOR_NAMES = tuple(last for _, last, _ in PRACTITIONER_NAMES)
+
+
 class _Generator:
-    def __init__(self, spec: SyntheticSpec, summary: SyntheticSummary, patients: list[int]) -> None:
+    def __init__(self, spec: SyntheticSpec, summary: SyntheticSummary, patients: list[int], *,
+                 doctor_names: tuple[str, ...] = DOCTOR_NAMES, slots: SlotPicker | None = None) -> None:
         self.spec = spec
         self.rng = random.Random(spec.seed)
         self.tz = ZoneInfo(spec.timezone)
         self.summary = summary
         self.patients = patients
+        self.doctor_names = doctor_names or DOCTOR_NAMES
+        self.slots: SlotPicker = slots or self._naive_slot
         self.weights = [s.weight for s in SCENARIOS]
         self.practice_weights = [len(summary.practitioner_ids[p]) for p in summary.practice_ids]
         self.taken: set[tuple[int, datetime]] = set()
@@ -234,9 +276,12 @@ class _Generator:
         disposition = ""
         if escalated:
             ended, disposition = self._ticket(call_id, practice_id, scenario, at, rows)
-        rows.calls.append({"id": call_id, "practice_id": practice_id, "caller_number": f"06{rng.randrange(10**8):08d}",
-                           "transport": "media-stream", "language": "fr", "started_at": started, "ended_at": ended,
-                           "outcome": _outcome(scenario, escalated), "escalated": escalated,
+        number = f"06{rng.randrange(10**8):08d}"
+        if escalated:
+            rows.tickets[-1]["caller_number"] = number
+        rows.calls.append({"id": call_id, "practice_id": practice_id, "caller_number": number,
+                           "transport": self.spec.transport, "language": "fr", "started_at": started,
+                           "ended_at": ended, "outcome": _outcome(scenario, escalated), "escalated": escalated,
                            "triage_level": scenario.level})
         if (scenario.books and not escalated) or disposition == "appointment_booked":
             self._appointment(practice_id, call_id, at, "human" if escalated else "agent", rows)
@@ -246,7 +291,7 @@ class _Generator:
     def _words(self) -> dict[str, Any]:
         rng = self.rng
         day = rng.choice(DAYS)
-        return {"doctor": rng.choice(PRACTITIONER_NAMES)[1], "day": day, "day2": rng.choice(DAYS),
+        return {"doctor": rng.choice(self.doctor_names), "day": day, "day2": rng.choice(DAYS),
                 "moment": rng.choice(MOMENTS), "first": rng.choice(FIRST_NAMES), "last": rng.choice(LAST_NAMES),
                 "drug": rng.choice(DRUGS), "age": rng.randint(2, 12), "days": rng.randint(1, 6),
                 "temp": f"{rng.choice((38, 39, 40))},{rng.randint(0, 9)}", "minutes": rng.choice((10, 20, 30, 45))}
@@ -292,21 +337,31 @@ class _Generator:
             span = (due - moved).total_seconds()
             done = due + timedelta(seconds=rng.randint(60, 7200)) if late else \
                 moved + timedelta(seconds=rng.uniform(0.05, 0.95) * span)
+            if self.spec.horizon is not None and done > self.spec.horizon:
+                return  # not made yet: still pending at the horizon
             ticket.update(status="closed", closed_at=done, disposition="callback_done")
             events.append(_event(ticket["id"], "closed", done))
 
     def _appointment(self, practice_id: int, call_id: str | None, at: datetime, by: str, rows: _Rows) -> None:
         rng = self.rng
         practitioner = rng.choice(self.summary.practitioner_ids[practice_id])
-        local_day = at.astimezone(self.tz).date() + timedelta(days=rng.randint(1, 21))
+        slot = self.slots(rng, practitioner, at)
+        if slot is None or not self.patients:
+            return
+        rows.appointments.append({"practitioner_id": practitioner, "patient_id": rng.choice(self.patients),
+                                  "practice_id": practice_id, "starts_at": slot.starts_at, "ends_at": slot.ends_at,
+                                  "consultation_type_id": slot.consultation_type_id, "reason": slot.reason,
+                                  "status": "booked", "booked_by": by, "call_id": call_id, "created_at": at,
+                                  "updated_at": at})
+
+    def _naive_slot(self, rng: random.Random, practitioner: int, booked_at: datetime) -> Slot:
+        """1 to 21 days after the booking, on a 20-minute grid from 08:00, ignoring the practitioner's rules."""
+        local_day = booked_at.astimezone(self.tz).date() + timedelta(days=rng.randint(1, 21))
         start = datetime.combine(local_day, time(8, 0)) + timedelta(minutes=20 * rng.randrange(30))
         while (practitioner, start) in self.taken:
             start += timedelta(minutes=20)
         self.taken.add((practitioner, start))
-        rows.appointments.append({"practitioner_id": practitioner, "patient_id": rng.choice(self.patients),
-                                  "practice_id": practice_id, "starts_at": start,
-                                  "ends_at": start + timedelta(minutes=20), "reason": "", "status": "booked",
-                                  "booked_by": by, "call_id": call_id, "created_at": at, "updated_at": at})
+        return Slot(start, start + timedelta(minutes=20))
 
 
 def _outcome(scenario: Scenario, escalated: bool) -> str:
