@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from console import secretary_pages
 from console.api import queue as queue_api
-from console.api.queue_errors import install_translated_error_handlers
+from console.api.queue_errors import install_error_handlers
 from console.auth import LoginLimiter, SessionCodec, resolve_secret_key
 from console.events import EventBroadcaster
 from console.headers import SecurityHeaders
@@ -26,7 +26,7 @@ def install_secretary_console(app: FastAPI) -> None:
     app.state.summary_polisher = None  # an LLM polisher (escalation.summary.SummaryPolisher) may be set here
     attach_queue(app, QueueKeys())
     app.add_middleware(SecurityHeaders, livekit_url=app.state.settings.livekit_url)
-    install_translated_error_handlers(app)
+    install_error_handlers(app)
     app.mount("/static/console", StaticFiles(directory=str(STATIC)), name="console-static")
     app.include_router(secretary_pages.api_router)
     app.include_router(queue_api.router)

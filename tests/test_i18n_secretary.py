@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from sqlalchemy.engine import Engine
 
-from console.api.errors import ERRORS
 from console.api.queue import DISPOSITIONS_FR, dispositions_in
+from console.api.queue_errors import ERRORS
 from console.app import create_app
 from console.i18n import LANGUAGE_COOKIE, catalogue, tr
 from tests.console_fixtures import CSRF_INPUT, PASSWORD, ConsoleWorld, console_settings, make_console
@@ -46,7 +46,7 @@ def _practices(world: ConsoleWorld) -> tuple[str, ...]:
 
 @pytest.mark.unit
 def test_every_queue_error_and_disposition_has_an_english_text():
-    """console.api.queue_errors marks the French texts of console.api.errors: a new or reworded one shows here."""
+    """Every queue error message (marked in console.api.queue_errors) and call outcome reads in English."""
     for _status, _code, message in ERRORS.values():
         assert tr("en", message) != message, message
     assert set(dispositions_in("en")) == set(DISPOSITIONS_FR)
