@@ -79,3 +79,52 @@ def test_admin_edits_hours_and_adds_a_practitioner(demo_url: str):
         assert page.locator("table tbody tr").count() >= 2  # the two changes, who and when
         shot(page, "6-audit")
         browser.close()
+
+
+def test_admin_in_english_switches_language_and_reads_errors_and_notices(demo_url: str):
+    playwright = pytest.importorskip("playwright.sync_api")
+    from tests.i18n_checks import french_leftovers
+
+    assert Path(CHROMIUM).exists(), "install Debian chromium"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="en-GB")
+        page.goto(demo_url + "/login?next=/admin/users")
+        page.get_by_label("Identifiant").fill("admin")
+        page.get_by_label("Mot de passe").fill("demo")
+        page.get_by_label("Mot de passe").press("Enter")
+        page.wait_for_url(demo_url + "/admin/users")
+        assert page.get_by_role("heading", name="Utilisateurs et rôles").is_visible()
+
+        page.get_by_role("link", name="English").click()  # the language switch in the header
+        page.wait_for_selector("html[lang=en]")
+        assert page.url == demo_url + "/admin/users"  # back on the same page
+        assert page.get_by_role("heading", name="Users and roles").is_visible()
+        people = ("Camille Secrétaire", "Hélène Responsable", "Admin Démo", "Maison de santé des Tilleuls")
+        assert french_leftovers(page.content(), allowed=people) == []
+        shot(page, "en-1-users")
+
+        page.get_by_label("Username", exact=True).fill("admin")  # taken: the demo's own admin
+        page.get_by_label("Full name").last.fill("Grace Hopper")
+        page.get_by_label("Password (at least 10 characters)", exact=True).fill("a long enough password")
+        page.get_by_role("button", name="Create", exact=True).click()
+        alert = page.get_by_role("alert")
+        assert alert.inner_text() == "The username “admin” is already taken."
+        shot(page, "en-2-user-refused")
+
+        page.get_by_label("Username", exact=True).fill("ghopper")  # the refused form comes back empty
+        page.get_by_label("Full name").last.fill("Grace Hopper")
+        page.get_by_label("Password (at least 10 characters)", exact=True).fill("a long enough password")
+        page.get_by_role("button", name="Create", exact=True).click()
+        page.wait_for_selector("#notice")
+        assert page.locator("#notice").inner_text() == "User created"
+        assert page.get_by_text("Grace Hopper — Secretary").is_visible()
+        shot(page, "en-3-user-created")
+
+        page.get_by_role("link", name="Practices", exact=True).click()
+        page.get_by_role("link", name="Maison de santé des Tilleuls").click()
+        page.get_by_label("Monday", exact=True).fill("8h-12h")
+        page.get_by_role("button", name="Save opening hours").click()
+        assert "Monday: “8h-12h” is not a time range like 08:00-12:00" in page.get_by_role("alert").inner_text()
+        shot(page, "en-4-hours-refused")
+        browser.close()
