@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from practice.i18n_marks import N_
+
 HandoffAction = Literal["handoff", "callback"]
 
 
@@ -18,14 +20,14 @@ class SlaSeconds(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    emergency: int = Field(default=30, ge=5, le=600, description="Urgence vitale : attente maximale (s).")
-    urgent: int = Field(default=120, ge=10, le=3600, description="Urgent : attente maximale (s).")
-    routine: int = Field(default=600, ge=30, le=86400, description="Courant : attente maximale (s).")
+    emergency: int = Field(default=30, ge=5, le=600, description=N_("Urgence vitale : attente maximale (s)."))
+    urgent: int = Field(default=120, ge=10, le=3600, description=N_("Urgent : attente maximale (s)."))
+    routine: int = Field(default=600, ge=30, le=86400, description=N_("Courant : attente maximale (s)."))
 
     @model_validator(mode="after")
     def _ordered(self) -> SlaSeconds:
         if not self.emergency <= self.urgent <= self.routine:
-            raise ValueError("les délais doivent croître : urgence vitale ≤ urgent ≤ courant")
+            raise ValueError(N_("les délais doivent croître : urgence vitale ≤ urgent ≤ courant"))
         return self
 
 
@@ -38,87 +40,93 @@ class Thresholds(BaseModel):
         default=84,
         ge=70,
         le=100,
-        description="Tolérance aux erreurs de transcription : score minimal (70 = très tolérant, "
-        "100 = mot exact) pour reconnaître un symptôme mal transcrit.",
+        description=N_(
+            "Tolérance aux erreurs de transcription : score minimal (70 = très tolérant, "
+            "100 = mot exact) pour reconnaître un symptôme mal transcrit."),
     )
     high_fever_celsius: float = Field(
         default=39.0,
         ge=38.0,
         le=40.5,
-        description="Fièvre élevée chez l'adulte ou l'enfant de plus de 3 mois (°C) : au-delà, l'appel "
-        "est traité comme urgent.",
+        description=N_(
+            "Fièvre élevée chez l'adulte ou l'enfant de plus de 3 mois (°C) : au-delà, l'appel "
+            "est traité comme urgent."),
     )
     lasting_fever_days: int = Field(
         default=3,
         ge=1,
         le=7,
-        description="Fièvre qui dure depuis ce nombre de jours ou plus : urgent.",
+        description=N_("Fièvre qui dure depuis ce nombre de jours ou plus : urgent."),
     )
     urgent_action: HandoffAction = Field(
         default="handoff",
-        description="Appel urgent pendant les heures d'ouverture : transfert immédiat à une secrétaire "
-        "(handoff) ou demande de rappel prioritaire (callback).",
+        description=N_(
+            "Appel urgent pendant les heures d'ouverture : transfert immédiat à une secrétaire "
+            "(handoff) ou demande de rappel prioritaire (callback)."),
     )
     clinical_question_action: HandoffAction = Field(
         default="callback",
-        description="Question médicale (traitement, résultats, « est-ce grave ? ») : transfert "
-        "immédiat (handoff) ou message de rappel pour le praticien (callback).",
+        description=N_(
+            "Question médicale (traitement, résultats, « est-ce grave ? ») : transfert "
+            "immédiat (handoff) ou message de rappel pour le praticien (callback)."),
     )
     human_request_immediate: bool = Field(
         default=True,
-        description="Le patient demande à parler à quelqu'un : transfert dès la première demande (oui) "
-        "ou après une seconde demande (non).",
+        description=N_(
+            "Le patient demande à parler à quelqu'un : transfert dès la première demande (oui) "
+            "ou après une seconde demande (non)."),
     )
     max_misunderstandings: int = Field(
         default=2,
         ge=1,
         le=5,
-        description="Nombre d'incompréhensions successives avant de passer la main à une secrétaire.",
+        description=N_("Nombre d'incompréhensions successives avant de passer la main à une secrétaire."),
     )
     low_confidence_score: float = Field(
         default=0.45,
         ge=0.0,
         le=1.0,
-        description="Confiance de la reconnaissance vocale en dessous de laquelle un tour est jugé "
-        "mal compris (0 à 1).",
+        description=N_(
+            "Confiance de la reconnaissance vocale en dessous de laquelle un tour est jugé "
+            "mal compris (0 à 1)."),
     )
     low_confidence_turns: int = Field(
         default=2,
         ge=1,
         le=5,
-        description="Nombre de tours mal compris (confiance basse) avant le transfert.",
+        description=N_("Nombre de tours mal compris (confiance basse) avant le transfert."),
     )
     distress_sensitivity: Literal["low", "medium", "high"] = Field(
         default="medium",
-        description="Sensibilité à la détresse ou à la colère : « high » transfère au premier signe.",
+        description=N_("Sensibilité à la détresse ou à la colère : « high » transfère au premier signe."),
     )
     max_silence_seconds: int = Field(
         default=8,
         ge=3,
         le=30,
-        description="Silence du patient (s) après lequel l'agent relance.",
+        description=N_("Silence du patient (s) après lequel l'agent relance."),
     )
     max_silences: int = Field(
         default=2,
         ge=1,
         le=5,
-        description="Nombre de relances sans réponse avant de transférer ou de raccrocher poliment.",
+        description=N_("Nombre de relances sans réponse avant de transférer ou de raccrocher poliment."),
     )
     max_call_seconds: int = Field(
         default=420,
         ge=60,
         le=1800,
-        description="Durée d'appel (s) au-delà de laquelle une secrétaire reprend l'appel.",
+        description=N_("Durée d'appel (s) au-delà de laquelle une secrétaire reprend l'appel."),
     )
     handoff_wait_seconds: int = Field(
         default=60,
         ge=10,
         le=600,
-        description="Attente (s) d'une secrétaire avant que l'agent propose un rappel ou un message.",
+        description=N_("Attente (s) d'une secrétaire avant que l'agent propose un rappel ou un message."),
     )
     llm_second_opinion: bool = Field(
         default=False,
-        description="Demander un second avis au modèle de langage (il ne peut qu'augmenter l'urgence).",
+        description=N_("Demander un second avis au modèle de langage (il ne peut qu'augmenter l'urgence)."),
     )
     sla_seconds: SlaSeconds = Field(default_factory=SlaSeconds)
 
@@ -132,23 +140,23 @@ class InvalidThresholds(ValueError):
 
 
 _FRENCH_MESSAGES: dict[str, str] = {
-    "greater_than_equal": "doit être supérieur ou égal à {ge}",
-    "less_than_equal": "doit être inférieur ou égal à {le}",
-    "greater_than": "doit être strictement supérieur à {gt}",
-    "less_than": "doit être strictement inférieur à {lt}",
-    "extra_forbidden": "réglage inconnu (vérifiez l'orthographe du nom)",
-    "literal_error": "valeur non autorisée ; valeurs possibles : {expected}",
-    "int_parsing": "doit être un nombre entier",
-    "int_type": "doit être un nombre entier",
-    "int_from_float": "doit être un nombre entier (sans décimales)",
-    "float_parsing": "doit être un nombre",
-    "float_type": "doit être un nombre",
-    "bool_parsing": "doit valoir oui ou non (true / false)",
-    "bool_type": "doit valoir oui ou non (true / false)",
-    "model_type": "doit être un groupe de réglages (clé : valeur)",
-    "model_attributes_type": "doit être un groupe de réglages (clé : valeur)",
-    "dict_type": "doit être un groupe de réglages (clé : valeur)",
-    "missing": "réglage obligatoire manquant",
+    "greater_than_equal": N_("doit être supérieur ou égal à {ge}"),
+    "less_than_equal": N_("doit être inférieur ou égal à {le}"),
+    "greater_than": N_("doit être strictement supérieur à {gt}"),
+    "less_than": N_("doit être strictement inférieur à {lt}"),
+    "extra_forbidden": N_("réglage inconnu (vérifiez l'orthographe du nom)"),
+    "literal_error": N_("valeur non autorisée ; valeurs possibles : {expected}"),
+    "int_parsing": N_("doit être un nombre entier"),
+    "int_type": N_("doit être un nombre entier"),
+    "int_from_float": N_("doit être un nombre entier (sans décimales)"),
+    "float_parsing": N_("doit être un nombre"),
+    "float_type": N_("doit être un nombre"),
+    "bool_parsing": N_("doit valoir oui ou non (true / false)"),
+    "bool_type": N_("doit valoir oui ou non (true / false)"),
+    "model_type": N_("doit être un groupe de réglages (clé : valeur)"),
+    "model_attributes_type": N_("doit être un groupe de réglages (clé : valeur)"),
+    "dict_type": N_("doit être un groupe de réglages (clé : valeur)"),
+    "missing": N_("réglage obligatoire manquant"),
 }
 
 

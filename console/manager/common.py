@@ -1,16 +1,19 @@
-"""Shared pieces of the manager's console: who may enter, the period and practice filters."""
+"""Shared pieces of the manager's console: who may enter, the period and practice filters, translated errors."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request, Response
+from fastapi.routing import APIRoute
 from pydantic import Field
 
 from console.auth import ConsoleUser, require_role
+from console.i18n import N_, SOURCE_LANGUAGE, language_of, tr
 from practice.models import Role
 
 MANAGER_ROLES = (Role.manager, Role.admin)
@@ -50,11 +53,11 @@ def period(first: date | None, last: date | None, tz: ZoneInfo, *, today: date |
     last = last or (today if first is None else min(today, first + timedelta(days=DEFAULT_DAYS - 1)))
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
     if not (EARLIEST <= first <= LATEST and EARLIEST <= last <= LATEST):
-        raise HTTPException(status_code=422, detail="Les dates doivent être comprises entre 2000 et 2099.")
+        raise HTTPException(status_code=422, detail=N_("Les dates doivent être comprises entre 2000 et 2099."))
     if first > last:
-        raise HTTPException(status_code=422, detail="La date de début doit précéder la date de fin.")
+        raise HTTPException(status_code=422, detail=N_("La date de début doit précéder la date de fin."))
     if (last - first).days + 1 > MAX_DAYS:
-        raise HTTPException(status_code=422, detail="La période ne peut pas dépasser deux ans.")
+        raise HTTPException(status_code=422, detail=N_("La période ne peut pas dépasser deux ans."))
     return Period(first, last, tz)
 
 
@@ -63,5 +66,34 @@ def practices_in_scope(user: ConsoleUser, practice_id: int | None) -> tuple[int,
     if practice_id is None:
         return user.practice_ids
     if not user.serves(practice_id):
-        raise HTTPException(status_code=404, detail="Cabinet introuvable.")
+        raise HTTPException(status_code=404, detail=N_("Cabinet introuvable."))
     return (practice_id,)
+
+
+def translated_detail(detail: Any, language: str) -> Any:
+    """An error's detail for a person: a French message (or `{"message", "errors"}`) in their language."""
+    if isinstance(detail, str):
+        return tr(language, detail)
+    if isinstance(detail, dict) and isinstance(detail.get("message"), str):
+        errors = [{**e, "message": tr(language, e["message"])} if isinstance(e.get("message"), str) else e
+                  for e in detail.get("errors", [])]
+        return {**detail, "message": tr(language, detail["message"]), **({"errors": errors} if errors else {})}
+    return detail
+
+
+class TranslatedRoute(APIRoute):
+    """A route whose refusals (HTTPException details, French) reach the person in the language they chose."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def translated(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                language = language_of(request)
+                if language == SOURCE_LANGUAGE:
+                    raise
+                raise HTTPException(exc.status_code, translated_detail(exc.detail, language), exc.headers) from exc
+
+        return translated

@@ -1,4 +1,4 @@
-"""The thresholds form's fields, read from the model (French help, bounds, choices) with short French labels."""
+"""The thresholds form's fields from the model (help, bounds, choices) with short labels, in the reader's language."""
 
 from __future__ import annotations
 
@@ -7,31 +7,32 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo as PydanticField
 
+from console.i18n import N_, tr
 from escalation.thresholds import Thresholds
 
 LABELS_FR: dict[str, str] = {
-    "fuzzy_match_min_score": "Tolérance aux erreurs de transcription",
-    "high_fever_celsius": "Seuil de fièvre élevée (°C)",
-    "lasting_fever_days": "Fièvre persistante (jours)",
-    "urgent_action": "Appel urgent : que faire ?",
-    "clinical_question_action": "Question médicale : que faire ?",
-    "human_request_immediate": "Demande d'un humain : transfert immédiat",
-    "max_misunderstandings": "Incompréhensions avant transfert",
-    "low_confidence_score": "Confiance minimale de la reconnaissance vocale",
-    "low_confidence_turns": "Tours mal compris avant transfert",
-    "distress_sensitivity": "Sensibilité à la détresse",
-    "max_silence_seconds": "Silence avant relance (s)",
-    "max_silences": "Relances sans réponse",
-    "max_call_seconds": "Durée d'appel maximale (s)",
-    "handoff_wait_seconds": "Attente d'une secrétaire (s)",
-    "llm_second_opinion": "Second avis du modèle de langage",
-    "sla_seconds.emergency": "Délai de prise en charge — urgence vitale (s)",
-    "sla_seconds.urgent": "Délai de prise en charge — urgent (s)",
-    "sla_seconds.routine": "Délai de prise en charge — courant (s)",
+    "fuzzy_match_min_score": N_("Tolérance aux erreurs de transcription"),
+    "high_fever_celsius": N_("Seuil de fièvre élevée (°C)"),
+    "lasting_fever_days": N_("Fièvre persistante (jours)"),
+    "urgent_action": N_("Appel urgent : que faire ?"),
+    "clinical_question_action": N_("Question médicale : que faire ?"),
+    "human_request_immediate": N_("Demande d'un humain : transfert immédiat"),
+    "max_misunderstandings": N_("Incompréhensions avant transfert"),
+    "low_confidence_score": N_("Confiance minimale de la reconnaissance vocale"),
+    "low_confidence_turns": N_("Tours mal compris avant transfert"),
+    "distress_sensitivity": N_("Sensibilité à la détresse"),
+    "max_silence_seconds": N_("Silence avant relance (s)"),
+    "max_silences": N_("Relances sans réponse"),
+    "max_call_seconds": N_("Durée d'appel maximale (s)"),
+    "handoff_wait_seconds": N_("Attente d'une secrétaire (s)"),
+    "llm_second_opinion": N_("Second avis du modèle de langage"),
+    "sla_seconds.emergency": N_("Délai de prise en charge — urgence vitale (s)"),
+    "sla_seconds.urgent": N_("Délai de prise en charge — urgent (s)"),
+    "sla_seconds.routine": N_("Délai de prise en charge — courant (s)"),
 }
-CHOICES_FR: dict[str, str] = {"handoff": "Transfert immédiat à une secrétaire", "callback": "Demande de rappel",
-                              "low": "Faible", "medium": "Moyenne", "high": "Élevée"}
-GROUPS_FR = {"sla_seconds": "Délais de prise en charge (la priorité monte et une alerte part au-delà)"}
+CHOICES_FR: dict[str, str] = {"handoff": N_("Transfert immédiat à une secrétaire"), "callback": N_("Demande de rappel"),
+                              "low": N_("Faible"), "medium": N_("Moyenne"), "high": N_("Élevée")}
+GROUPS_FR = {"sla_seconds": N_("Délais de prise en charge (la priorité monte et une alerte part au-delà)")}
 
 
 class FieldInfo(BaseModel):
@@ -48,9 +49,16 @@ class FieldInfo(BaseModel):
     group: str = ""
 
 
-def threshold_fields() -> list[FieldInfo]:
-    """Every field of `Thresholds` (nested models flattened to dotted names), in the model's order."""
-    return list(_fields(Thresholds, ""))
+def threshold_fields(language: str = "fr") -> list[FieldInfo]:
+    """Every field of `Thresholds` (nested models flattened to dotted names), in the model's order and the
+    reader's language (labels, help, choices and groups)."""
+    return [_translated(f, language) for f in _fields(Thresholds, "")]
+
+
+def _translated(field: FieldInfo, language: str) -> FieldInfo:
+    choices = [{**c, "label": tr(language, c["label"])} for c in field.choices]
+    return field.model_copy(update={"label": tr(language, field.label), "description": tr(language, field.description),
+                                    "group": tr(language, field.group) if field.group else "", "choices": choices})
 
 
 def _fields(model: type[BaseModel], prefix: str) -> list[FieldInfo]:

@@ -1,4 +1,8 @@
-"""The manager's reports: the database's aggregates folded into tables (also exported as CSV)."""
+"""The manager's reports: the database's aggregates folded into tables (also exported as CSV).
+
+Tables are built with French labels (`Label`: the source text, what tests and keys compare) and shown in the
+reader's language by `Table.localised`; a row's identity is its key (a level code, "total"), never its label.
+"""
 
 from __future__ import annotations
 
@@ -13,38 +17,76 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from console.i18n import N_, tr
 from console.manager import reports_sql as q
 from console.manager.reports_sql import Scope
 
 LEVELS = ("emergency", "urgent", "routine")
-LEVELS_FR = {"emergency": "Urgence vitale", "urgent": "Urgent", "routine": "Courant", q.ALL: "Tous niveaux"}
-OUTCOMES_FR = {"booked": "Rendez-vous pris", "cancelled": "Annulation", "rescheduled": "Déplacement",
-               "confirmed": "Confirmation", "informed": "Renseignement", "message": "Message",
-               "escalated": "Passé à une secrétaire", "abandoned": "Raccroché avant de parler",
-               "completed": "Terminé", "error": "Erreur technique", "": "En cours"}
-WEEKDAYS_FR = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
-BOOKED_BY_FR = {"agent": "Agent", "human": "Secrétariat"}
+LEVELS_FR = {"emergency": N_("Urgence vitale"), "urgent": N_("Urgent"), "routine": N_("Courant"),
+             q.ALL: N_("Tous niveaux")}
+OUTCOMES_FR = {"booked": N_("Rendez-vous pris"), "cancelled": N_("Annulation"), "rescheduled": N_("Déplacement"),
+               "confirmed": N_("Confirmation"), "informed": N_("Renseignement"), "message": N_("Message"),
+               "escalated": N_("Passé à une secrétaire"), "abandoned": N_("Raccroché avant de parler"),
+               "completed": N_("Terminé"), "error": N_("Erreur technique"), "": N_("En cours")}
+WEEKDAYS_FR = (N_("Lundi"), N_("Mardi"), N_("Mercredi"), N_("Jeudi"), N_("Vendredi"), N_("Samedi"), N_("Dimanche"))
+BOOKED_BY_FR = {"agent": N_("Agent"), "human": N_("Secrétariat")}
+TOTAL_KEY = "total"
+
+
+class Label(str):
+    """A cell's French label (equal to its French text), translated where shown; `params` fill its placeholders
+    (labels themselves, or data such as a ticket's reason, translated when a catalogue knows it)."""
+
+    template: str
+    params: dict[str, str]
+
+    def __new__(cls, template: str, **params: str) -> Label:
+        label = super().__new__(cls, template.format(**params) if params else template)
+        label.template, label.params = template, params
+        return label
+
+    def translated(self, language: str) -> str:
+        return tr(language, self.template, **{k: _shown(v, language) for k, v in self.params.items()})
+
+
+def _shown(value: Any, language: str) -> Any:
+    return value.translated(language) if isinstance(value, Label) else value
 
 
 @dataclass
 class Table:
-    """One report table: French headers and rows (what the page shows and the CSV exports)."""
+    """One report table: headers and rows (what the page shows and the CSV exports), French until `localised`.
+
+    `keys` names each row whatever the language (a level code, "*" for all levels, "total"); may be empty."""
 
     title: str
     headers: list[str]
     rows: list[list[Any]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    language: str = "fr"
+
+    def localised(self, language: str) -> Table:
+        """The table in `language`: title, headers and labels translated; numbers and data untouched."""
+        return Table(tr(language, self.title), [tr(language, h) for h in self.headers],
+                     [[_shown(v, language) for v in row] for row in self.rows], list(self.keys), language)
+
+    def row_for(self, key: str) -> list[Any] | None:
+        """The row with this key (None when the table has none)."""
+        return next((row for k, row in zip(self.keys, self.rows, strict=False) if k == key), None)
 
     def csv(self) -> str:
+        """The table as CSV: French `;` and decimal commas, English `,` and decimal points."""
         out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer = csv.writer(out, delimiter=";" if self.language == "fr" else ",", lineterminator="\r\n")
         writer.writerow(self.headers)
-        writer.writerows([_csv_cell(v) for v in row] for row in self.rows)
+        writer.writerows([_csv_cell(v, self.language) for v in row] for row in self.rows)
         return out.getvalue()
 
 
-def _csv_cell(value: Any) -> Any:
+def _csv_cell(value: Any, language: str) -> Any:
     if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".").replace(".", ",")
+        text = f"{value:.4f}".rstrip("0").rstrip(".")
+        return text.replace(".", ",") if language == "fr" else text
     return "" if value is None else value
 
 
@@ -61,6 +103,11 @@ class Reports:
     @property
     def containment(self) -> float | None:
         return round(self.contained / self.total_calls, 4) if self.total_calls else None
+
+    def localised(self, language: str) -> Reports:
+        """Every table in `language` (the figures stay as they are)."""
+        return Reports(self.heatmap, self.daily, self.total_calls, self.contained,
+                       {name: table.localised(language) for name, table in self.tables.items()})
 
     def to_dict(self) -> dict[str, Any]:
         return {"total_calls": self.total_calls, "contained": self.contained, "containment": self.containment,
@@ -104,7 +151,7 @@ def build_reports(engine: Engine, scope: Scope, *, now: datetime | None = None,
     contained = sum(n for _, human, n in outcomes if not human)
     makers: dict[str, Callable[[], Table]] = {
         "volume": lambda: _volume_table(heatmap),
-        "daily": lambda: Table("Appels par jour", ["Jour", "Appels"], [[d.isoformat(), n] for d, n in daily]),
+        "daily": lambda: _daily_table(daily),
         "outcomes": lambda: _outcomes_table(outcomes, total),
         "escalations": lambda: _escalations_table(got["escalations"]),
         "waits": lambda: _waits_table(got["waits"]),
@@ -129,29 +176,41 @@ def _fold_hours(hourly: list[tuple[datetime, int]], scope: Scope) -> tuple[list[
 
 
 def _volume_table(heat: list[list[int]]) -> Table:
-    rows = [[WEEKDAYS_FR[d], *heat[d], sum(heat[d])] for d in range(7)]
-    return Table("Appels par heure et jour de la semaine", ["Jour", *(f"{h}h" for h in range(24)), "Total"], rows)
+    rows = [[Label(WEEKDAYS_FR[d]), *heat[d], sum(heat[d])] for d in range(7)]
+    return Table(N_("Appels par heure et jour de la semaine"), [N_("Jour"), *(f"{h}h" for h in range(24)), N_("Total")],
+                 rows, [str(d) for d in range(7)])
+
+
+def _daily_table(daily: list[tuple[date, int]]) -> Table:
+    return Table(N_("Appels par jour"), [N_("Jour"), N_("Appels")], [[d.isoformat(), n] for d, n in daily],
+                 [d.isoformat() for d, _ in daily])
 
 
 def _outcomes_table(outcomes: list[tuple[str, bool, int]], total: int) -> Table:
-    rows = [[OUTCOMES_FR.get(o, o), "oui" if human else "non", n, _share(n, total)]
-            for o, human, n in sorted(outcomes, key=lambda r: -r[2])]
-    return Table("Issue des appels (traités sans humain : « non »)", ["Issue", "Humain impliqué", "Appels", "Part"],
-                 rows)
+    ordered = sorted(outcomes, key=lambda r: -r[2])
+    rows = [[Label(OUTCOMES_FR.get(o, o)), Label(N_("oui") if human else N_("non")), n, _share(n, total)]
+            for o, human, n in ordered]
+    return Table(N_("Issue des appels (traités sans humain : « non »)"),
+                 [N_("Issue"), N_("Humain impliqué"), N_("Appels"), N_("Part")], rows,
+                 [f"{o}:{'human' if human else 'agent'}" for o, human, _ in ordered])
 
 
 def _escalations_table(rows: list[tuple[str, str, int]]) -> Table:
     total = sum(n for _, _, n in rows)
     ordered = sorted(rows, key=lambda r: (LEVELS.index(r[0]) if r[0] in LEVELS else 9, -r[2], r[1]))
-    rows_out = [[LEVELS_FR.get(lvl, lvl), reason or "(sans motif)", n, _share(n, total)] for lvl, reason, n in ordered]
-    return Table("Passages à une secrétaire par niveau et motif", ["Niveau", "Motif", "Tickets", "Part"], rows_out)
+    rows_out = [[Label(LEVELS_FR.get(lvl, lvl)), Label(reason) if reason else Label(N_("(sans motif)")), n,
+                 _share(n, total)] for lvl, reason, n in ordered]
+    return Table(N_("Passages à une secrétaire par niveau et motif"),
+                 [N_("Niveau"), N_("Motif"), N_("Tickets"), N_("Part")], rows_out, [lvl for lvl, _, _ in ordered])
 
 
 def _waits_table(waits: list[q.WaitFigures]) -> Table:
     order = [*LEVELS, q.ALL]
     ordered = sorted(waits, key=lambda w: order.index(w.level) if w.level in order else 9)
-    return Table("Attente avant prise en charge (secondes)", ["Niveau", "Tickets pris", "Moyenne", "p50", "p95"],
-                 [[LEVELS_FR.get(w.level, w.level), w.count, w.mean, w.p50, w.p95] for w in ordered])
+    return Table(N_("Attente avant prise en charge (secondes)"),
+                 [N_("Niveau"), N_("Tickets pris"), N_("Moyenne"), "p50", "p95"],
+                 [[Label(LEVELS_FR.get(w.level, w.level)), w.count, w.mean, w.p50, w.p95] for w in ordered],
+                 [w.level for w in ordered])
 
 
 def _abandoned_table(statuses: list[tuple[str, str, int]], outcomes: list[tuple[str, bool, int]]) -> Table:
@@ -159,26 +218,31 @@ def _abandoned_table(statuses: list[tuple[str, str, int]], outcomes: list[tuple[
     for level, status, n in statuses:
         per_level[level][status] += n
     rows: list[list[Any]] = []
-    for level in [lvl for lvl in LEVELS if lvl in per_level]:
+    levels = [lvl for lvl in LEVELS if lvl in per_level]
+    for level in levels:
         counts = per_level[level]
         total = sum(counts.values())
-        rows.append([f"En attente d'une secrétaire — {LEVELS_FR[level]}", counts["abandoned"], total,
-                     _share(counts["abandoned"], total)])
+        rows.append([Label(N_("En attente d'une secrétaire — {level}"), level=Label(LEVELS_FR[level])),
+                     counts["abandoned"], total, _share(counts["abandoned"], total)])
     calls = sum(n for _, _, n in outcomes)
     dropped = sum(n for o, _, n in outcomes if o == "abandoned")
-    rows.append(["Avant d'avoir parlé à l'agent", dropped, calls, _share(dropped, calls)])
-    return Table("Appels abandonnés", ["Moment", "Abandons", "Sur", "Part"], rows)
+    rows.append([Label(N_("Avant d'avoir parlé à l'agent")), dropped, calls, _share(dropped, calls)])
+    return Table(N_("Appels abandonnés"), [N_("Moment"), N_("Abandons"), N_("Sur"), N_("Part")], rows,
+                 [*levels, "before_agent"])
 
 
 def _callbacks_table(rows: list[tuple[str, int, int, int, int, int]]) -> Table:
     ordered = sorted(rows, key=lambda r: LEVELS.index(r[0]) if r[0] in LEVELS else 9)
-    out = [[LEVELS_FR.get(lvl, lvl), n, on_time, late, overdue, pending, _share(on_time, on_time + late + overdue)]
-           for lvl, n, on_time, late, overdue, pending in ordered]
+    out = [[Label(LEVELS_FR.get(lvl, lvl)), n, on_time, late, overdue, pending,
+            _share(on_time, on_time + late + overdue)] for lvl, n, on_time, late, overdue, pending in ordered]
+    keys = [r[0] for r in ordered]
     if len(out) > 1:
         sums = [sum(int(r[i]) for r in ordered) for i in range(1, 6)]
-        out.append([LEVELS_FR[q.ALL], *sums, _share(sums[1], sums[1] + sums[2] + sums[3])])
-    return Table("Rappels et délai promis", ["Niveau", "Rappels", "Dans le délai", "En retard", "Non faits (échus)",
-                                             "À venir", "Part dans le délai"], out)
+        out.append([Label(LEVELS_FR[q.ALL]), *sums, _share(sums[1], sums[1] + sums[2] + sums[3])])
+        keys.append(q.ALL)
+    return Table(N_("Rappels et délai promis"),
+                 [N_("Niveau"), N_("Rappels"), N_("Dans le délai"), N_("En retard"), N_("Non faits (échus)"),
+                  N_("À venir"), N_("Part dans le délai")], out, keys)
 
 
 def _appointments_table(rows: list[tuple[int, str, str, int, int]]) -> Table:
@@ -187,14 +251,19 @@ def _appointments_table(rows: list[tuple[int, str, str, int, int]]) -> Table:
         per[(pid, name)][by] = per[(pid, name)].get(by, 0) + n
         per[(pid, name)]["cancelled"] += cancelled
     out: list[list[Any]] = []
-    for (_, name), c in sorted(per.items(), key=lambda kv: kv[0][1]):
+    keys: list[str] = []
+    for (pid, name), c in sorted(per.items(), key=lambda kv: kv[0][1]):
         total = c["agent"] + c["human"]
         out.append([name, c["agent"], c["human"], total, _share(c["agent"], total), c["cancelled"]])
+        keys.append(str(pid))
     if out:
         agent, human = sum(r[1] for r in out), sum(r[2] for r in out)
-        out.append(["Total", agent, human, agent + human, _share(agent, agent + human), sum(r[5] for r in out)])
-    return Table("Rendez-vous pris par l'agent ou par le secrétariat", ["Praticien", "Agent", "Secrétariat", "Total",
-                                                                        "Part agent", "Annulés depuis"], out)
+        out.append([Label(N_("Total")), agent, human, agent + human, _share(agent, agent + human),
+                    sum(r[5] for r in out)])
+        keys.append(TOTAL_KEY)
+    return Table(N_("Rendez-vous pris par l'agent ou par le secrétariat"),
+                 [N_("Praticien"), BOOKED_BY_FR["agent"], BOOKED_BY_FR["human"], N_("Total"), N_("Part agent"),
+                  N_("Annulés depuis")], out, keys)
 
 
 def _share(part: int, whole: int) -> float | None:

@@ -1,4 +1,5 @@
-"""The manager's reports API: every report as JSON, and each table as CSV (period and practice filters)."""
+"""The manager's reports API: every report as JSON, and each table as CSV (period and practice filters), with
+titles, headers and labels in the reader's language (cookie `permanence_lang`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from sqlmodel import Session
 
 from console.auth import ConsoleUser
 from console.deps import EngineDep, SessionDep
-from console.manager.common import DbId, Manager, Period, period, practices_in_scope
+from console.i18n import N_, language_of
+from console.manager.common import DbId, Manager, Period, TranslatedRoute, period, practices_in_scope
 from console.manager.reports import TABLE_NAMES, Reports, build_reports
 from console.manager.reports_sql import Scope
 from practice.models import Practice
@@ -44,7 +46,7 @@ class ReportsOut(BaseModel):
     tables: dict[str, ReportTable] = Field(description="Each table also exists as CSV: " + ", ".join(TABLE_NAMES))
 
 
-router = APIRouter(prefix="/api/manager/reports", tags=["manager: reports"])
+router = APIRouter(prefix="/api/manager/reports", tags=["manager: reports"], route_class=TranslatedRoute)
 PracticeQuery = Annotated[DbId | None, Query(description="One practice; none: every practice the user sees")]
 FromQuery = Annotated[date | None, Query(description="First local day (default: 30 days ago)")]
 ToQuery = Annotated[date | None, Query(description="Last local day, included (default: today)")]
@@ -66,8 +68,9 @@ def report_scope(request: Request, session: Session, user: ConsoleUser, practice
 def scoped_reports(request: Request, session: Session, engine: Any, user: ConsoleUser, practice_id: int | None,
                    date_from: date | None, date_to: date | None,
                    only: tuple[str, ...] = TABLE_NAMES) -> tuple[Scope, Reports]:
+    """The scope's reports, their tables in the reader's language (row keys unchanged)."""
     scope = report_scope(request, session, user, practice_id, date_from, date_to)
-    return scope, build_reports(engine, scope, only=only)
+    return scope, build_reports(engine, scope, only=only).localised(language_of(request))
 
 
 @router.get("", response_model=ReportsOut, responses=ERRORS,
@@ -82,11 +85,13 @@ def get_reports(user: Manager, session: SessionDep, engine: EngineDep, request: 
 
 
 @router.get("/{table}.csv", responses={**ERRORS, 200: {"content": {"text/csv": {}}}},
-            response_class=Response, summary=f"One report table as CSV (; separated, UTF-8): {', '.join(TABLE_NAMES)}")
+            response_class=Response,
+            summary=f"One report table as CSV (UTF-8; French: `;` and decimal commas, English: `,`): "
+            f"{', '.join(TABLE_NAMES)}")
 def get_csv(table: str, user: Manager, session: SessionDep, engine: EngineDep, request: Request,
             practice_id: PracticeQuery = None, date_from: FromQuery = None, date_to: ToQuery = None) -> Response:
     if table not in TABLE_NAMES:
-        raise HTTPException(404, detail="Tableau inconnu.")
+        raise HTTPException(404, detail=N_("Tableau inconnu."))
     scope, reports = scoped_reports(request, session, engine, user, practice_id, date_from, date_to, (table,))
     name = f"permanence-{table}-{scope.span.first}-{scope.span.last}.csv"
     return Response("\ufeff" + reports.tables[table].csv(), media_type="text/csv; charset=utf-8",

@@ -15,19 +15,29 @@ from sqlmodel import Session, col, select
 
 from console.auth import ConsoleUser, CsrfProtected
 from console.deps import EngineDep, SessionDep
-from console.manager.common import DbId, Manager, period, practices_in_scope
+from console.i18n import N_, language_of, tr
+from console.manager.common import DbId, Manager, TranslatedRoute, period, practices_in_scope
 from console.manager.fields import FieldInfo, threshold_fields
 from console.manager.whatif import EVAL_SET_PATH, Assessor, whatif
 from escalation.threshold_store import ConfigNotFound, ConfigStateError, ThresholdStore
 from escalation.thresholds import InvalidThresholds, parse_thresholds
 from practice.models import AuditLog, ConfigStatus, Practice, ThresholdConfig, User
 
-router = APIRouter(prefix="/api/manager/thresholds", tags=["manager: thresholds"])
+router = APIRouter(prefix="/api/manager/thresholds", tags=["manager: thresholds"], route_class=TranslatedRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not logged in"}, 403: {"description": "Not a manager or admin, or bad CSRF token"},
     404: {"description": "Unknown practice or version"},
-    422: {"description": "Refused values: `detail.errors` lists each field with a French message"},
+    422: {"description": "Refused values: `detail.errors` lists each field with a message in the reader's "
+                 "language (cookie permanence_lang: French by default, or English)"},
 }
+# The store's refusals (French, formatted there), marked so that `tr` recognises them in another language.
+STORE_MESSAGES = (
+    N_("configuration de seuils introuvable : {config_id}"),
+    N_("version {version} introuvable pour ce cabinet"),
+    N_("la version {version} est « {status} » : seule une version « draft » peut être modifiée"),
+    N_("la version {version} est « {status} » : seule une version « draft » peut être activée "
+       "(utilisez un retour arrière)"),
+)
 
 
 class ConfigVersion(BaseModel):
@@ -171,11 +181,11 @@ def _eval_path(request: Request) -> Path:
 
 @contextmanager
 def domain_errors() -> Iterator[None]:
-    """The store's refusals as HTTP answers with French messages."""
+    """The store's refusals as HTTP answers with French messages (`TranslatedRoute` translates them)."""
     try:
         yield
     except InvalidThresholds as exc:
-        raise HTTPException(422, detail={"message": "Réglages refusés : corrigez les champs signalés.",
+        raise HTTPException(422, detail={"message": N_("Réglages refusés : corrigez les champs signalés."),
                                          "errors": exc.errors}) from exc
     except ConfigNotFound as exc:
         raise HTTPException(404, detail=str(exc)) from exc
@@ -184,12 +194,13 @@ def domain_errors() -> Iterator[None]:
 
 
 def _reason(text: str) -> str:
-    """The reason of a change is required (a French message next to the field otherwise)."""
+    """The reason of a change is required (a message next to the field otherwise)."""
     reason = text.strip()
     if len(reason) < 3:
-        raise HTTPException(422, detail={"message": "Indiquez pourquoi vous faites ce changement.",
-                                         "errors": [{"field": "reason", "message": "raison obligatoire "
-                                                     "(3 caractères au moins), elle est gardée dans le journal"}]})
+        raise HTTPException(422, detail={"message": N_("Indiquez pourquoi vous faites ce changement."),
+                                         "errors": [{"field": "reason", "message": N_(
+                                             "raison obligatoire (3 caractères au moins), elle est gardée "
+                                             "dans le journal")}]})
     return reason
 
 
@@ -218,7 +229,8 @@ def _audit(row: AuditLog) -> AuditEntry:
                       reason=str(detail.get("reason", "")), changes=detail.get("changes", {}))
 
 
-def thresholds_view(session: Session, store: ThresholdStore, practice_id: int | None) -> ThresholdsView:
+def thresholds_view(session: Session, store: ThresholdStore, practice_id: int | None,
+                    language: str = "fr") -> ThresholdsView:
     history = store.history(practice_id)
     names = _names(session, {r.created_by for r in history if r.created_by})
     active_row = next((r for r in history if r.status == ConfigStatus.active), None)
@@ -227,11 +239,14 @@ def thresholds_view(session: Session, store: ThresholdStore, practice_id: int | 
     _, effective = store.active(practice_id)
     practice = session.get(Practice, practice_id) if practice_id is not None else None
     return ThresholdsView(
-        practice_id=practice_id, practice_name=practice.name if practice else "Réglage par défaut du groupe",
+        practice_id=practice_id, practice_name=practice.name if practice else tr(language, GROUP_DEFAULT),
         active=_version(active_row, names) if active_row else None,
         effective_values=effective.model_dump(mode="json"), draft=_version(draft, names) if draft else None,
         history=[_version(r, names) for r in history], audit=[_audit(a) for a in store.audit_trail(practice_id)],
-        fields=threshold_fields())
+        fields=threshold_fields(language))
+
+
+GROUP_DEFAULT = N_("Réglage par défaut du groupe")
 
 
 def _practice_tz(session: Session, practice_id: int | None, request: Request) -> ZoneInfo:
@@ -244,25 +259,28 @@ def _practice_tz(session: Session, practice_id: int | None, request: Request) ->
 
 @router.get("", response_model=ThresholdsView, responses=ERRORS,
             summary="A practice's thresholds: active version, draft, history, audit trail and field help")
-def get_thresholds(user: Manager, session: SessionDep, engine: EngineDep,
+def get_thresholds(user: Manager, session: SessionDep, engine: EngineDep, request: Request,
                    practice_id: Annotated[DbId | None, Query(description="None: the group default")] = None,
                    ) -> ThresholdsView:
     _check_practice(user, practice_id)
-    return thresholds_view(session, threshold_store(engine), practice_id)
+    return thresholds_view(session, threshold_store(engine), practice_id, language_of(request))
 
 
-@router.get("/fields", response_model=list[FieldInfo], summary="Every tunable setting with its French help")
-def get_fields(user: Manager) -> list[FieldInfo]:
-    return threshold_fields()
+@router.get("/fields", response_model=list[FieldInfo],
+            summary="Every tunable setting with its help, in the reader's language")
+def get_fields(user: Manager, request: Request) -> list[FieldInfo]:
+    return threshold_fields(language_of(request))
 
 
 @router.post("/validate", response_model=Validation, dependencies=[CsrfProtected], responses=ERRORS,
              summary="Check values without saving anything")
-def validate(body: ValuesBody, user: Manager) -> Validation:
+def validate(body: ValuesBody, user: Manager, request: Request) -> Validation:
     try:
         parsed = parse_thresholds(body.values)
     except InvalidThresholds as exc:
-        return Validation(valid=False, values=None, errors=exc.errors)
+        language = language_of(request)
+        errors = [{**e, "message": tr(language, e["message"])} for e in exc.errors]
+        return Validation(valid=False, values=None, errors=errors)
     return Validation(valid=True, values=parsed.model_dump(mode="json"), errors=[])
 
 

@@ -1,4 +1,5 @@
 // Thresholds editor: save a draft (errors next to each field), what-if replay, activation and roll-back.
+// Every visible text goes through t() (i18n.js); the server sends its messages already in the reader's language.
 "use strict";
 (function () {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -6,9 +7,11 @@
   const practice = form.dataset.practice === "" ? null : Number(form.dataset.practice);
   let draftId = form.dataset.draft === "" ? null : Number(form.dataset.draft);
   const notice = document.getElementById("notice");
-  const LEVELS = { emergency: "Urgence vitale", urgent: "Urgent", routine: "Courant" };
-  const ACTIONS = { advise_15: "orienter vers le 15", handoff: "transfert à une secrétaire", callback: "rappel",
-                    self_service: "traité par l'agent" };
+  const LEVELS = { emergency: t("Urgence vitale"), urgent: t("Urgent"), routine: t("Courant") };
+  const ACTIONS = { advise_15: t("orienter vers le 15"), handoff: t("transfert à une secrétaire"),
+                    callback: t("rappel"), self_service: t("traité par l'agent") };
+  const english = currentLanguage() === "en";
+  const LOCALE = english ? "en-GB" : "fr-FR";
 
   function quiet() { notice.hidden = true; notice.textContent = ""; }
 
@@ -71,7 +74,7 @@
   function refused(result) {
     const detail = result.data && result.data.detail;
     if (detail && detail.errors) { showErrors(detail.errors); return detail.message; }
-    return typeof detail === "string" ? detail : "Erreur " + result.status;
+    return typeof detail === "string" ? detail : t("Erreur {status}", { status: result.status });
   }
 
   async function saveDraft(announce) {
@@ -89,7 +92,10 @@
     document.getElementById("activate").disabled = false;
     const hint = document.getElementById("activate-hint");
     if (hint) hint.hidden = true;
-    if (announce) say("Brouillon enregistré (version " + result.data.version + "). Rien n'est encore en vigueur.", "ok");
+    if (announce) {
+      const version = result.data.version;
+      say(t("Brouillon enregistré (version {version}). Rien n'est encore en vigueur.", { version }), "ok");
+    }
     return true;
   }
 
@@ -99,16 +105,20 @@
   });
 
   // --- what-if replay ---------------------------------------------------------------------------------
-  const pct = (x) => x === null || x === undefined ? "—" : (Math.round(x * 1000) / 10).toLocaleString("fr-FR") + " %";
-  const num = (x) => x === null || x === undefined ? "—" : x.toLocaleString("fr-FR");
+  const pct = (x) => {  // French "12,5 %", English "12.5%"
+    if (x === null || x === undefined) return "—";
+    const number = (Math.round(x * 1000) / 10).toLocaleString(LOCALE);
+    return english ? number + "%" : number + " %";
+  };
+  const num = (x) => x === null || x === undefined ? "—" : x.toLocaleString(LOCALE);
   const ROWS = [
-    ["Énoncés rejoués", (f) => num(f.total)],
-    ["Taux d'escalade (15, transfert ou rappel)", (f) => pct(f.escalation_rate)],
-    ["Urgences vitales de référence", (f) => num(f.emergencies)],
-    ["Urgences vitales reconnues", (f) => num(f.emergencies_caught)],
-    ["Urgences vitales traitées comme courantes", (f) => num(f.emergencies_as_routine)],
-    ["Sur-triage (niveau plus élevé que la référence)", (f) => pct(f.over_triage_rate)],
-    ["Exactitude du niveau (énoncés étiquetés)", (f) => pct(f.accuracy)],
+    [t("Énoncés rejoués"), (f) => num(f.total)],
+    [t("Taux d'escalade (15, transfert ou rappel)"), (f) => pct(f.escalation_rate)],
+    [t("Urgences vitales de référence"), (f) => num(f.emergencies)],
+    [t("Urgences vitales reconnues"), (f) => num(f.emergencies_caught)],
+    [t("Urgences vitales traitées comme courantes"), (f) => num(f.emergencies_as_routine)],
+    [t("Sur-triage (niveau plus élevé que la référence)"), (f) => pct(f.over_triage_rate)],
+    [t("Exactitude du niveau (énoncés étiquetés)"), (f) => pct(f.accuracy)],
   ];
 
   function cell(row, text) {
@@ -137,7 +147,7 @@
     }
     if (!data.evaluation_available) {
       for (const th of document.querySelectorAll("#replay-table thead th:nth-child(n+4)")) {
-        th.textContent = "Jeu d'évaluation (non installé sur ce serveur)";
+        th.textContent = t("Jeu d'évaluation (non installé sur ce serveur)");
       }
     }
     const list = document.getElementById("changed-list");
@@ -148,23 +158,28 @@
       const li = document.createElement("li");
       const what = document.createElement(change.call_id ? "a" : "span");
       if (change.call_id) what.href = "/manager/calls/" + encodeURIComponent(change.call_id);
-      what.textContent = change.call_id ? "Appel " + change.call_id.slice(0, 8) : "Évaluation " + change.id;
+      what.textContent = change.call_id ? t("Appel {id}", { id: change.call_id.slice(0, 8) })
+        : t("Évaluation {id}", { id: change.id });
       li.appendChild(what);
       const text = document.createElement("q");
       text.textContent = change.text;
-      li.append(" ", text, " : ");
+      li.append(" ", text, english ? ": " : " : ");
       const move = document.createElement("strong");
       move.textContent = LEVELS[change.active.level] + " (" + ACTIONS[change.active.action] + ") → " +
         LEVELS[change.draft.level] + " (" + ACTIONS[change.draft.action] + ")";
       li.appendChild(move);
-      if (change.label) li.append(" — référence : " + LEVELS[change.label]);
+      if (change.label) li.append(" — " + t("référence : {level}", { level: LEVELS[change.label] }));
       list.appendChild(li);
     }
     const shown = items.length;
     const total = data.recorded.changed_total + data.evaluation.changed_total;
-    document.getElementById("changed-count").textContent = total === 0 ? "(aucun changement)"
-      : "(" + data.recorded.changed_total + " énoncé(s) dans " + data.recorded.changed_calls + " appel(s), " +
-        data.evaluation.changed_total + " dans le jeu d'évaluation" + (shown < total ? " ; " + shown + " affichés" : "") + ")";
+    const counts = { changed: num(data.recorded.changed_total), calls: num(data.recorded.changed_calls),
+                     evaluation: num(data.evaluation.changed_total), shown: num(shown) };
+    document.getElementById("changed-count").textContent = total === 0 ? t("(aucun changement)")
+      : shown < total
+        ? t("({changed} énoncé(s) dans {calls} appel(s), {evaluation} dans le jeu d'évaluation ; {shown} affichés)",
+          counts)
+        : t("({changed} énoncé(s) dans {calls} appel(s), {evaluation} dans le jeu d'évaluation)", counts);
     document.getElementById("replay-result").hidden = false;
   }
 
@@ -174,7 +189,7 @@
     const status = document.getElementById("replay-status");
     const button = document.getElementById("run-replay");
     button.disabled = true;
-    status.textContent = "Simulation en cours…";
+    status.textContent = t("Simulation en cours…");
     const started = performance.now();
     const result = await api("POST", "/api/manager/thresholds/replay", {
       practice_id: practice, values: values(),
@@ -184,8 +199,9 @@
     button.disabled = false;
     if (!result.ok) { status.textContent = ""; say(refused(result), "error"); return; }
     quiet();
-    const seconds = ((performance.now() - started) / 1000).toLocaleString("fr-FR", { maximumFractionDigits: 1 });
-    status.textContent = result.data.recorded.calls + " appel(s) rejoué(s) en " + seconds + " s.";
+    const seconds = ((performance.now() - started) / 1000).toLocaleString(LOCALE, { maximumFractionDigits: 1 });
+    const calls = num(result.data.recorded.calls);
+    status.textContent = t("{calls} appel(s) rejoué(s) en {seconds} s.", { calls, seconds });
     renderReplay(result.data);
   });
 
@@ -196,7 +212,7 @@
     const error = document.getElementById("activate-reason-error");
     error.textContent = "";
     if (reasonBox.value.trim().length < 3) {
-      error.textContent = "Indiquez la raison du changement (3 caractères au moins).";
+      error.textContent = t("Indiquez la raison du changement (3 caractères au moins).");
       reasonBox.setAttribute("aria-invalid", "true");
       reasonBox.focus();
       return;
@@ -216,7 +232,7 @@
       const error = document.getElementById("rollback-reason-error");
       error.textContent = "";
       if (reasonBox.value.trim().length < 3) {
-        error.textContent = "Indiquez la raison du retour arrière (3 caractères au moins).";
+        error.textContent = t("Indiquez la raison du retour arrière (3 caractères au moins).");
         reasonBox.focus();
         return;
       }
@@ -235,5 +251,7 @@
   }
 
   const activated = new URLSearchParams(window.location.search).get("activated");
-  if (activated) say("Version " + activated + " en vigueur. Le changement est inscrit au journal.", "ok");
+  if (activated) {
+    say(t("Version {version} en vigueur. Le changement est inscrit au journal.", { version: activated }), "ok");
+  }
 })();
