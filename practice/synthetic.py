@@ -337,10 +337,14 @@ class _Generator:
             span = (due - moved).total_seconds()
             done = due + timedelta(seconds=rng.randint(60, 7200)) if late else \
                 moved + timedelta(seconds=rng.uniform(0.05, 0.95) * span)
-            if self.spec.horizon is not None and done > self.spec.horizon:
-                return  # not made yet: still pending at the horizon
-            ticket.update(status="closed", closed_at=done, disposition="callback_done")
-            events.append(_event(ticket["id"], "closed", done))
+        elif self.spec.horizon is not None:
+            done = due + timedelta(days=rng.uniform(1, 3))  # forgotten, then made days late (never open for weeks)
+        else:
+            return  # never made: open for ever in a history without a horizon
+        if self.spec.horizon is not None and done > self.spec.horizon:
+            return  # not made yet: still pending at the horizon
+        ticket.update(status="closed", closed_at=done, disposition="callback_done")
+        events.append(_event(ticket["id"], "closed", done))
 
     def _appointment(self, practice_id: int, call_id: str | None, at: datetime, by: str, rows: _Rows) -> None:
         rng = self.rng

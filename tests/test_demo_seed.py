@@ -21,7 +21,16 @@ from escalation.thresholds import Thresholds
 from practice.db import make_engine, migrate
 from practice.demo import DEMO_PASSWORD, seed_demo
 from practice.demo_history import HISTORY_DAYS
-from practice.models import Appointment, AvailabilityRule, Call, OpeningHours, Practitioner, User, UserPractice
+from practice.models import (
+    Appointment,
+    AvailabilityRule,
+    Call,
+    OpeningHours,
+    Practitioner,
+    Ticket,
+    User,
+    UserPractice,
+)
 from practice.passwords import verify_password
 
 pytestmark = pytest.mark.integration
@@ -114,6 +123,18 @@ def test_history_is_seeded_once_in_the_past_on_the_demo_calendar(engine: Engine)
     assert all(_utc(a.created_at) < MIDNIGHT and a.starts_at >= _utc(a.created_at).astimezone(PARIS).replace(
         tzinfo=None) for a in booked), "booked before the visit, before today"
     _assert_on_the_calendar(engine, booked)
+    _assert_no_callback_left_open_for_weeks(engine)
+
+
+def _assert_no_callback_left_open_for_weeks(engine: Engine) -> None:
+    """The secretary's to-do list holds the callbacks still due, not forgotten ones from weeks ago."""
+    with Session(engine) as session:
+        open_due = [_utc(t.callback_due) for t in session.exec(select(Ticket).where(col(Ticket.status) == "callback"))
+                    if t.callback_due is not None]
+        made = session.exec(select(sa.func.count()).select_from(Ticket)
+                            .where(col(Ticket.disposition) == "callback_done")).one()
+    assert made > 50
+    assert all(due > MIDNIGHT - timedelta(days=3) for due in open_due), sorted(open_due)[:3]
 
 
 def _assert_on_the_calendar(engine: Engine, booked: list[Appointment]) -> None:
