@@ -39,6 +39,7 @@ class Source:
 SOURCES: tuple[Source, ...] = (
     Source("console/**/*.py", "python", PYTHON_KEYWORDS),
     Source("escalation/thresholds.py", "python", PYTHON_KEYWORDS),
+    Source("escalation/threshold_store.py", "python", PYTHON_KEYWORDS),
     Source("console/templates/**/*.html", babel_extract, TEMPLATE_KEYWORDS),
     Source("console/static/**/*.js", "javascript", SCRIPT_KEYWORDS),
 )

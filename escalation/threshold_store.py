@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from escalation.thresholds import DEFAULT_THRESHOLDS, InvalidThresholds, Thresholds, parse_thresholds
+from practice.i18n_marks import N_
 from practice.models import AuditLog, ConfigStatus, ThresholdConfig, utc_now
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,8 @@ class ThresholdStore:
         normalised = _normalised(values)
         with self._locked(self._practice_of(config_id)) as session:
             row = self._get(session, config_id)
-            self._require(row, ConfigStatus.draft, "modifiée")
+            self._require(row, ConfigStatus.draft, N_(
+                "la version {version} est « {status} » : seule une version « draft » peut être modifiée"))
             changes = diff_values(row.values, normalised)
             row.values = normalised
             if note is not None:
@@ -170,7 +172,9 @@ class ThresholdStore:
             row = self._get(session, config_id)
             if row.status == ConfigStatus.active:
                 return row
-            self._require(row, ConfigStatus.draft, "activée (utilisez un retour arrière)")
+            self._require(row, ConfigStatus.draft, N_(
+                "la version {version} est « {status} » : seule une version « draft » peut être activée "
+                "(utilisez un retour arrière)"))
             _normalised(row.values)
             self._promote(session, row, "threshold.activate", actor_user_id, actor, reason)
             return row
@@ -281,7 +285,7 @@ class ThresholdStore:
     def _get(session: Session, config_id: int) -> ThresholdConfig:
         row = session.get(ThresholdConfig, config_id)
         if row is None:
-            raise ConfigNotFound(f"configuration de seuils introuvable : {config_id}")
+            raise ConfigNotFound(N_("configuration de seuils introuvable : {config_id}").format(config_id=config_id))
         return row
 
     @staticmethod
@@ -289,19 +293,17 @@ class ThresholdStore:
         query = select(ThresholdConfig).where(_same_practice(practice_id), ThresholdConfig.version == version)
         row = session.exec(query).first()
         if row is None:
-            raise ConfigNotFound(f"version {version} introuvable pour ce cabinet")
+            raise ConfigNotFound(N_("version {version} introuvable pour ce cabinet").format(version=version))
         return row
 
     def _practice_of(self, config_id: int) -> int | None:
         return self.get(config_id).practice_id
 
     @staticmethod
-    def _require(row: ThresholdConfig, status: ConfigStatus, verb: str) -> None:
+    def _require(row: ThresholdConfig, status: ConfigStatus, refusal: str) -> None:
+        """Refuse a change of a version not in `status`; `refusal` names {version} and its {status}."""
         if row.status != status:
-            raise ConfigStateError(
-                f"la version {row.version} est « {row.status} » : seule une version « {status} » "
-                f"peut être {verb}"
-            )
+            raise ConfigStateError(refusal.format(version=row.version, status=row.status))
 
     @staticmethod
     def _audit(

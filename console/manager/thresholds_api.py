@@ -30,14 +30,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Refused values: `detail.errors` lists each field with a message in the reader's "
                  "language (cookie permanence_lang: French by default, or English)"},
 }
-# The store's refusals (French, formatted there), marked so that `tr` recognises them in another language.
-STORE_MESSAGES = (
-    N_("configuration de seuils introuvable : {config_id}"),
-    N_("version {version} introuvable pour ce cabinet"),
-    N_("la version {version} est « {status} » : seule une version « draft » peut être modifiée"),
-    N_("la version {version} est « {status} » : seule une version « draft » peut être activée "
-       "(utilisez un retour arrière)"),
-)
 
 
 class ConfigVersion(BaseModel):
