@@ -130,6 +130,20 @@ def check(language: str) -> list[str]:
     for path in sorted((LOCALES_DIR / language / "LC_MESSAGES").glob("*.po")):
         if path.stem not in extracted:
             problems.append(f"{path.name}: no source marks texts for this catalogue")
+    return problems + _disagreements(language)
+
+
+def _disagreements(language: str) -> list[str]:
+    """The same French text translated differently in two catalogues (one term, one translation)."""
+    seen: dict[str, tuple[str, str]] = {}
+    problems = []
+    for path in sorted((LOCALES_DIR / language / "LC_MESSAGES").glob("*.po")):
+        for message in _read(path, language):
+            if not message.id or not message.string or not isinstance(message.id, str):
+                continue
+            first = seen.setdefault(message.id, (path.name, str(message.string)))
+            if first[1] != message.string:
+                problems.append(f"{path.name}: {message.id!r} → {message.string!r}, but {first[0]} says {first[1]!r}")
     return problems
 
 

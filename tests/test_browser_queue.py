@@ -166,7 +166,7 @@ def test_an_english_speaking_secretary_works_the_queue_in_english(demo: tuple[st
         ticket = _enqueue_emergency(db_path)
         row = page.locator(f'#waiting li[data-id="{ticket}"]')
         row.wait_for(timeout=5000)  # arrives live, through the event stream
-        assert row.locator(".badge").inner_text() == "Life-threatening emergency"
+        assert row.locator(".badge").inner_text() == "Emergency"
         assert "Douleur thoracique" in row.inner_text()  # the reason is data: it stays as the agent wrote it
         page.wait_for_selector("#notice:has-text('New call: life-threatening emergency!')", timeout=5000)
         page.wait_for_selector(f'#waiting li[data-id="{ticket}"] .wait:has-text("waiting for")', timeout=5000)
@@ -176,9 +176,9 @@ def test_an_english_speaking_secretary_works_the_queue_in_english(demo: tuple[st
         page.wait_for_selector("#notice:has-text('Call taken.')", timeout=5000)
         page.wait_for_selector(f'#held li[data-id="{ticket}"]', timeout=5000)
         page.wait_for_selector("#d-reason:has-text('Douleur thoracique')", timeout=5000)
-        assert page.inner_text("#d-level") == "Life-threatening emergency"
+        assert page.inner_text("#d-level") == "Emergency"
         assert "Name not given" in page.inner_text("#d-caller")
-        assert "(Life-threatening emergency):" in page.inner_text("#d-rules")
+        assert "(Emergency):" in page.inner_text("#d-rules")
         assert page.inner_text("#d-actions") == "nothing"
         assert "Caller:" in page.inner_text("#d-transcript")
         assert page.inner_text("#d-release") == "Put back in the queue"

@@ -162,3 +162,18 @@ def _practice_names(world: ConsoleWorld) -> list[str]:
 
     with Session(world.engine) as session:
         return [p.name for p in session.exec(select(Practice))]
+
+
+@pytest.mark.unit
+def test_one_french_text_gets_one_translation_across_catalogues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import console.i18n_catalogues as tools
+
+    folder = tmp_path / "en" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+    (folder / "manager.po").write_text(header + 'msgid "Urgence vitale"\nmsgstr "Emergency"\n', encoding="utf-8")
+    (folder / "secretary.po").write_text(header + 'msgid "Urgence vitale"\nmsgstr "Life-threatening"\n',
+                                         encoding="utf-8")
+    monkeypatch.setattr(tools, "LOCALES_DIR", tmp_path)
+    assert tools._disagreements("en") == [
+        "secretary.po: 'Urgence vitale' → 'Life-threatening', but manager.po says 'Emergency'"]

@@ -57,7 +57,7 @@ def test_every_queue_error_and_disposition_has_an_english_text():
 @pytest.mark.unit
 def test_the_browser_catalogue_carries_the_queue_labels():
     english = catalogue("en", "js").exact
-    assert english["Urgence vitale"] == "Life-threatening emergency"
+    assert english["Urgence vitale"] == "Emergency"
     assert english["Prendre"] == "Take"
     assert english["Nouvel appel : urgence vitale !"] == "New call: life-threatening emergency!"
     assert english["attend depuis {minutes} min {seconds} s"] == "waiting for {minutes} min {seconds} s"
