@@ -40,11 +40,13 @@ SOURCES: tuple[Source, ...] = (
     Source("console/**/*.py", "python", PYTHON_KEYWORDS),
     Source("escalation/thresholds.py", "python", PYTHON_KEYWORDS),
     Source("escalation/threshold_store.py", "python", PYTHON_KEYWORDS),
+    Source("practice/retention.py", "python", PYTHON_KEYWORDS),
     Source("console/templates/**/*.html", babel_extract, TEMPLATE_KEYWORDS),
     Source("console/static/**/*.js", "javascript", SCRIPT_KEYWORDS),
 )
 _AREAS = (("review", "review"), ("manager", "manager"), ("escalation/", "manager"), ("admin", "admin"),
-          ("queue", "secretary"), ("softphone", "secretary"), ("secretary", "secretary"), ("handoff", "secretary"))
+          ("retention", "admin"), ("queue", "secretary"), ("softphone", "secretary"), ("secretary", "secretary"),
+          ("handoff", "secretary"))
 
 
 def catalogue_for(path: str) -> str:

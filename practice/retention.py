@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
+from practice.i18n_marks import N_
 from practice.models import utc_now
 
 log = logging.getLogger("permanence.retention")
@@ -23,11 +24,14 @@ MAX_DAYS = 3650
 BATCH_SIZE = 500
 SYSTEM_ACTOR = "système (rétention)"
 KIND_LABELS_FR = {
-    "audio_days": "Enregistrements audio",
-    "transcript_days": "Transcriptions",
-    "summary_days": "Résumés de prise en charge",
-    "metadata_days": "Métadonnées d'appel (journal des appels)",
+    "audio_days": N_("Enregistrements audio"),
+    "transcript_days": N_("Transcriptions"),
+    "summary_days": N_("Résumés de prise en charge"),
+    "metadata_days": N_("Métadonnées d'appel (journal des appels)"),
 }
+OUT_OF_RANGE = N_("{kind} : entre {low} et {high} jours (reçu {value}).")
+OUTLIVES_METADATA = N_("{kind} ne peuvent être gardé(e)s plus longtemps que les métadonnées d'appel ({days} jours) : "
+                       "l'appel est supprimé avec tout ce qui s'y rattache.")
 
 
 def _t(name: str) -> sa.Table:
@@ -45,13 +49,11 @@ class RetentionDays:
 
     def problems(self) -> list[str]:
         """What is wrong with these durations, in French (empty when valid)."""
-        found = [f"{KIND_LABELS_FR[k]} : entre {MIN_DAYS} et {MAX_DAYS} jours (reçu {v})."
+        found = [OUT_OF_RANGE.format(kind=KIND_LABELS_FR[k], low=MIN_DAYS, high=MAX_DAYS, value=v)
                  for k, v in asdict(self).items() if not MIN_DAYS <= v <= MAX_DAYS]
         for kind in ("audio_days", "transcript_days", "summary_days"):
             if getattr(self, kind) > self.metadata_days:
-                found.append(f"{KIND_LABELS_FR[kind]} ne peuvent être gardé(e)s plus longtemps que les "
-                             f"métadonnées d'appel ({self.metadata_days} jours) : l'appel est supprimé avec tout "
-                             "ce qui s'y rattache.")
+                found.append(OUTLIVES_METADATA.format(kind=KIND_LABELS_FR[kind], days=self.metadata_days))
         return found
 
 

@@ -236,7 +236,7 @@ def test_pages_need_a_login_and_the_right_role(world: ConsoleWorld):
 def test_hours_form_with_a_lunch_break(world: ConsoleWorld, admin: TestClient):
     pid = world.practice_ids[0]
     page = admin.get(f"/admin/practices/{pid}")
-    assert page.status_code == 200 and "Horaires d'ouverture" in page.text
+    assert page.status_code == 200 and "Horaires d&#39;ouverture" in page.text
     saved = admin.post(f"/admin/practices/{pid}/hours",
                        data=form(admin, day0="08:00-12:30, 14h00-19h00", day5="9:00-12:00"))
     assert saved.status_code == 303, saved.text
@@ -326,3 +326,11 @@ def test_serve_creates_no_user(tmp_path: Path):
             assert answer.status_code == 401
     with Session(make_engine(f"sqlite:///{tmp_path / 'permanence.db'}")) as session:
         assert list(session.exec(select(User))) == []
+
+
+def test_a_forged_notice_in_the_address_is_never_shown(world: ConsoleWorld, admin: TestClient):
+    """The address carries a notice's key: a link cannot make the page say whatever it wants."""
+    forged = admin.get("/admin", params={"ok": "Votre compte est bloqué : appelez le 08 99 00 00 00"})
+    assert forged.status_code == 200 and "08 99" not in forged.text and 'id="notice"' not in forged.text
+    known = admin.get("/admin", params={"ok": "practice_added"})
+    assert 'id="notice"' in known.text and "Cabinet ajouté" in known.text

@@ -10,7 +10,6 @@ from urllib.parse import quote, quote_plus
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup, escape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -63,20 +62,13 @@ PageManager = Annotated[ConsoleUser, page_gate(*MANAGE_ROLES)]
 PageAdmin = Annotated[ConsoleUser, page_gate(Role.admin)]
 
 
-def keep_apostrophes(text: str) -> Markup:
-    """Text for an element's content, escaped but for its apostrophes (needless there): the page's HTML reads
-    "Horaires d'ouverture" as it did before translation. Never for an attribute value."""
-    return Markup(str(escape(text)).replace("&#39;", "'"))
-
-
 def render(request: Request, user: ConsoleUser, template: str, context: dict[str, Any], *,
            status: int = 200) -> HTMLResponse:
     data = read_session(request)
     language = language_of(request)
     base = {"user": user, "csrf": data.csrf if data else "", "csrf_field": CSRF_FIELD,
             "weekdays": [tr(language, day) for day in WEEKDAYS_FR],
-            "notice": tr(language, request.query_params.get("ok", "")), "is_admin": user.role == Role.admin,
-            "keep_apostrophes": keep_apostrophes}
+            "notice": notice_text(request.query_params.get("ok", ""), language), "is_admin": user.role == Role.admin}
     return templates.TemplateResponse(request, f"admin/{template}", {**base, **context}, status_code=status)
 
 
@@ -103,9 +95,39 @@ def french_errors(exc: ValidationError) -> str:
     return form_errors(exc, SOURCE_LANGUAGE)
 
 
+# What a page says once a form is done, by key (the address carries the key, never a text a link could forge).
+NOTICES: dict[str, str] = {
+    "practice_added": N_("Cabinet ajouté"),
+    "settings_saved": N_("Réglages enregistrés"),
+    "hours_saved": N_("Horaires enregistrés"),
+    "closure_added": N_("Fermeture ajoutée"),
+    "closure_deleted": N_("Fermeture supprimée"),
+    "practitioner_added": N_("Praticien ajouté"),
+    "retention_saved": N_("Durées de conservation enregistrées"),
+    "practitioner_saved": N_("Praticien enregistré"),
+    "type_added": N_("Type de consultation ajouté"),
+    "type_deleted": N_("Type supprimé"),
+    "availability_saved": N_("Disponibilités enregistrées"),
+    "absence_added": N_("Absence ajoutée"),
+    "absence_deleted": N_("Absence supprimée"),
+    "user_created": N_("Utilisateur créé"),
+    "user_saved": N_("Utilisateur enregistré"),
+    "password_changed": N_("Mot de passe changé"),
+    "patient_erased": N_("Données du patient effacées"),
+}
+
+
 def notice_url(path: str, notice: str, anchor: str = "") -> str:
-    """Where a form goes once done: `path` showing `notice` (a marked French text), then `anchor` (#section)."""
+    """Where a form goes once done: `path` showing the notice of key `notice`, then `anchor` (#section)."""
+    if notice not in NOTICES:
+        raise KeyError(f"unknown notice {notice!r}")
     return f"{path}?ok={quote_plus(notice)}{anchor}"
+
+
+def notice_text(key: str, language: str) -> str:
+    """The notice of this key in the language; nothing for an unknown key."""
+    text = NOTICES.get(key)
+    return tr(language, text) if text else ""
 
 
 def attempt(request: Request, action: Callable[[], Any], done: str,

@@ -64,7 +64,7 @@ async def create_practice(request: Request, user: PageAdmin, session: SessionDep
     def act() -> Any:
         return d.create_practice(session, user, PracticeCreateIn(name=text(form, "name"), slug=text(form, "slug")))
 
-    return attempt(request, act, notice_url("/admin", N_("Cabinet ajouté")),
+    return attempt(request, act, notice_url("/admin", "practice_added"),
                    lambda m, s: index_page(request, user, session, m, s))
 
 
@@ -108,7 +108,7 @@ def _on_practice(request: Request, user: ConsoleUser, session: SessionDep, pract
 async def save_practice(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
     return attempt(request, lambda: d.update_practice(session, user, practice_id, _practice_update(form)),
-                   notice_url(f"/admin/practices/{practice_id}", N_("Réglages enregistrés")),
+                   notice_url(f"/admin/practices/{practice_id}", "settings_saved"),
                    _on_practice(request, user, session, practice_id))
 
 
@@ -124,7 +124,7 @@ def _week(form: FormData) -> OpeningHoursIn:
 async def save_hours(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
     return attempt(request, lambda: d.replace_opening_hours(session, user, practice_id, _week(form)),
-                   notice_url(f"/admin/practices/{practice_id}", N_("Horaires enregistrés"), "#horaires"),
+                   notice_url(f"/admin/practices/{practice_id}", "hours_saved", "#horaires"),
                    _on_practice(request, user, session, practice_id))
 
 
@@ -133,7 +133,7 @@ async def add_closure(practice_id: PathId, request: Request, user: PageManager, 
     form = await request.form()
     return attempt(request, lambda: d.add_closure(session, user, practice_id, ClosureIn.model_validate(
         {"day": text(form, "day"), "reason": text(form, "reason")})),
-                   notice_url(f"/admin/practices/{practice_id}", N_("Fermeture ajoutée"), "#fermetures"),
+                   notice_url(f"/admin/practices/{practice_id}", "closure_added", "#fermetures"),
                    _on_practice(request, user, session, practice_id))
 
 
@@ -142,7 +142,7 @@ def delete_closure(closure_id: PathId, request: Request, user: PageManager, sess
     closure = d.get_row(session, PracticeClosure, closure_id, N_("Fermeture"))
     pid = closure.practice_id
     return attempt(request, lambda: d.delete_closure(session, user, closure_id),
-                   notice_url(f"/admin/practices/{pid}", N_("Fermeture supprimée"), "#fermetures"),
+                   notice_url(f"/admin/practices/{pid}", "closure_deleted", "#fermetures"),
                    _on_practice(request, user, session, pid))
 
 
@@ -150,7 +150,7 @@ def delete_closure(closure_id: PathId, request: Request, user: PageManager, sess
 async def add_practitioner(practice_id: PathId, request: Request, user: PageManager, session: SessionDep) -> Response:
     form = await request.form()
     return attempt(request, lambda: d.add_practitioner(session, user, practice_id, _practitioner(form)),
-                   notice_url(f"/admin/practices/{practice_id}", N_("Praticien ajouté"), "#praticiens"),
+                   notice_url(f"/admin/practices/{practice_id}", "practitioner_added", "#praticiens"),
                    _on_practice(request, user, session, practice_id))
 
 
@@ -169,7 +169,7 @@ async def save_retention(practice_id: PathId, request: Request, user: PageAdmin,
         values = {k: text(form, k) for k in RETENTION_LABELS}
         return set_retention(session, user, practice_id, RetentionIn.model_validate(values))
 
-    done = notice_url(f"/admin/practices/{practice_id}", N_("Durées de conservation enregistrées"), "#conservation")
+    done = notice_url(f"/admin/practices/{practice_id}", "retention_saved", "#conservation")
     return attempt(request, act, done, _on_practice(request, user, session, practice_id))
 
 
@@ -207,7 +207,7 @@ async def save_practitioner(practitioner_id: PathId, request: Request, user: Pag
         return d.update_practitioner(session, user, practitioner_id, data)
 
     return attempt(request, act,
-                   notice_url(f"/admin/practitioners/{practitioner_id}", N_("Praticien enregistré")),
+                   notice_url(f"/admin/practitioners/{practitioner_id}", "practitioner_saved"),
                    _on_practitioner(request, user, session, practitioner_id))
 
 
@@ -218,7 +218,7 @@ async def add_type(practitioner_id: PathId, request: Request, user: PageManager,
             "is_default": checked(form, "is_default")}
     return attempt(request, lambda: d.add_consultation_type(session, user, practitioner_id,
                                                             ConsultationTypeIn.model_validate(data)),
-                   notice_url(f"/admin/practitioners/{practitioner_id}", N_("Type de consultation ajouté"), "#types"),
+                   notice_url(f"/admin/practitioners/{practitioner_id}", "type_added", "#types"),
                    _on_practitioner(request, user, session, practitioner_id))
 
 
@@ -227,7 +227,7 @@ def delete_type(type_id: PathId, request: Request, user: PageManager, session: S
     row = d.get_row(session, ConsultationType, type_id, N_("Type de consultation"))
     pid = row.practitioner_id
     return attempt(request, lambda: d.delete_consultation_type(session, user, type_id),
-                   notice_url(f"/admin/practitioners/{pid}", N_("Type supprimé"), "#types"),
+                   notice_url(f"/admin/practitioners/{pid}", "type_deleted", "#types"),
                    _on_practitioner(request, user, session, pid))
 
 
@@ -245,7 +245,7 @@ async def save_availability(practitioner_id: PathId, request: Request, user: Pag
                             session: SessionDep) -> Response:
     form = await request.form()
     return attempt(request, lambda: d.replace_availability(session, user, practitioner_id, _availability(form)),
-                   notice_url(f"/admin/practitioners/{practitioner_id}", N_("Disponibilités enregistrées"),
+                   notice_url(f"/admin/practitioners/{practitioner_id}", "availability_saved",
                               "#disponibilites"),
                    _on_practitioner(request, user, session, practitioner_id))
 
@@ -256,7 +256,7 @@ async def add_exception(practitioner_id: PathId, request: Request, user: PageMan
     return attempt(request, lambda: d.add_exception(session, user, practitioner_id, ExceptionIn.model_validate(
         {"kind": text(form, "kind") or "absence", "starts_at": text(form, "starts_at"),
          "ends_at": text(form, "ends_at"), "reason": text(form, "reason")})),
-                   notice_url(f"/admin/practitioners/{practitioner_id}", N_("Absence ajoutée"), "#absences"),
+                   notice_url(f"/admin/practitioners/{practitioner_id}", "absence_added", "#absences"),
                    _on_practitioner(request, user, session, practitioner_id))
 
 
@@ -265,5 +265,5 @@ def delete_exception(exception_id: PathId, request: Request, user: PageManager, 
     row = d.get_row(session, AvailabilityException, exception_id, N_("Absence"))
     pid = row.practitioner_id
     return attempt(request, lambda: d.delete_exception(session, user, exception_id),
-                   notice_url(f"/admin/practitioners/{pid}", N_("Absence supprimée"), "#absences"),
+                   notice_url(f"/admin/practitioners/{pid}", "absence_deleted", "#absences"),
                    _on_practitioner(request, user, session, pid))

@@ -66,7 +66,7 @@ async def create_user(request: Request, user: PageAdmin, session: SessionDep) ->
         "password": form.get("password") or "", "skills": lines_list(text(form, "skills")),
         "languages": lines_list(text(form, "languages")) or ["fr"],
         "practice_ids": _practice_ids(form.getlist("practice_ids"))})),
-        notice_url("/admin/users", N_("Utilisateur créé")),
+        notice_url("/admin/users", "user_created"),
         lambda m, s: users_page(request, user, session, error=m, status=s))
 
 
@@ -77,7 +77,7 @@ async def update_user(user_id: PathId, request: Request, user: PageAdmin, sessio
         "full_name": text(form, "full_name"), "role": text(form, "role"), "active": checked(form, "active"),
         "skills": lines_list(text(form, "skills")), "languages": lines_list(text(form, "languages")) or ["fr"],
         "practice_ids": _practice_ids(form.getlist("practice_ids"))})),
-        notice_url("/admin/users", N_("Utilisateur enregistré")),
+        notice_url("/admin/users", "user_saved"),
         lambda m, s: users_page(request, user, session, error=m, status=s))
 
 
@@ -87,7 +87,7 @@ async def reset_password(user_id: PathId, request: Request, user: PageAdmin, ses
     password = form.get("password")
     return attempt(request, lambda: u.reset_password(session, user, user_id, PasswordIn(
         password=password if isinstance(password, str) else "")),
-        notice_url("/admin/users", N_("Mot de passe changé")),
+        notice_url("/admin/users", "password_changed"),
         lambda m, s: users_page(request, user, session, error=m, status=s))
 
 
@@ -151,5 +151,5 @@ async def erase_patient(patient_id: PathId, request: Request, user: PageAdmin, s
                counts=gdpr.counts_dict(counts))
         session.commit()
 
-    return attempt(request, act, notice_url("/admin/patients", N_("Données du patient effacées")),
+    return attempt(request, act, notice_url("/admin/patients", "patient_erased"),
                    lambda m, s: patients_page(request, user, session, error=m, status=s))

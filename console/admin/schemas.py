@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from console.admin.errors import Label, Refusal
 from console.i18n import N_, tr
-from practice.retention import RetentionDays
+from practice.retention import KIND_LABELS_FR, RetentionDays
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -305,17 +305,7 @@ class UserOut(BaseModel):
 
 
 # practice.retention's labels and messages (French), marked here for the catalogue: tests check they stay equal
-RETENTION_LABELS = {
-    "audio_days": N_("Enregistrements audio"),
-    "transcript_days": N_("Transcriptions"),
-    "summary_days": N_("Résumés de prise en charge"),
-    "metadata_days": N_("Métadonnées d'appel (journal des appels)"),
-}
-RETENTION_MESSAGES = (
-    N_("{kind} : entre {low} et {high} jours (reçu {value})."),
-    N_("{kind} ne peuvent être gardé(e)s plus longtemps que les métadonnées d'appel ({days} jours) : l'appel est "
-       "supprimé avec tout ce qui s'y rattache."),
-)
+RETENTION_LABELS = KIND_LABELS_FR  # marked for translation in practice.retention
 
 
 class RetentionRefusal(Refusal):
@@ -332,7 +322,7 @@ class RetentionRefusal(Refusal):
 
 
 def _retention_problem(language: str, problem: str) -> str:
-    """One sentence in `language` (matched against RETENTION_MESSAGES), its kind of data translated too."""
+    """One sentence in `language` (matched against practice.retention's marked templates), its kind translated."""
     text = tr(language, problem)
     for label in RETENTION_LABELS.values():
         text = text.replace(label, tr(language, label))
