@@ -177,3 +177,12 @@ def test_one_french_text_gets_one_translation_across_catalogues(tmp_path: Path, 
     monkeypatch.setattr(tools, "LOCALES_DIR", tmp_path)
     assert tools._disagreements("en") == [
         "secretary.po: 'Urgence vitale' → 'Life-threatening', but manager.po says 'Emergency'"]
+
+
+@pytest.mark.integration
+def test_the_login_and_csrf_refusals_follow_the_language(world: ConsoleWorld):
+    with TestClient(world.app, cookies={LANGUAGE_COOKIE: "en"}) as client:
+        assert client.get("/api/me").json()["detail"] == "Sign-in required."
+        assert "CSRF token" in client.post("/logout").json()["detail"]
+    with TestClient(world.app) as client:
+        assert client.get("/api/me").json()["detail"] == "Connexion requise."
