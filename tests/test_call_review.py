@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -219,7 +220,11 @@ def test_the_call_page_shows_the_form_and_the_current_review_in_french(world: Co
     html = SECTION.search(shown).group(0)  # type: ignore[union-attr]
     assert "Relecture enregistrée." in html and "Pas encore relu." not in html
     assert '<span class="badge level-routine" id="review-level">Courant</span>' in html
-    assert f"par {world.username('manager')}, le " in html and "(UTC)" in html
+    assert f"par {world.username('manager')}, le " in html
+    shown_at = re.search(r"le (\d\d/\d\d/\d{4}) à (\d\d:\d\d)", html)
+    assert shown_at, html
+    local = datetime.strptime(" ".join(shown_at.groups()), "%d/%m/%Y %H:%M").replace(tzinfo=ZoneInfo("Europe/Paris"))
+    assert abs(datetime.now(UTC) - local) < timedelta(minutes=3), "the practice's local time, not UTC"
     assert re.search(r'value="routine" required checked', html)
 
 
@@ -267,7 +272,7 @@ def _replay(client: TestClient, practice_id: int) -> dict[str, Any]:
 
 
 def test_the_replay_measures_over_triage_against_reviewed_levels(world: ConsoleWorld):
-    """Eight caller turns in practice 0. Reference labels: A (advised_15, not reviewed) emergency ×2; B
+    """Seven calls (eight caller turns) in practice 0. Reference labels: A (advised_15, not reviewed) emergency; B
     (redirected_on_call, reviewed urgent then routine) routine; C routine; D urgent; E urgent; H (redirected_on_call
     but reviewed emergency) emergency; F unlabelled. Active: chest → emergency/advise_15, fever → urgent/handoff,
     clinical question → routine/callback, the rest routine/self_service. Draft (fever at 40 °C): fever → routine."""
@@ -279,19 +284,19 @@ def test_the_replay_measures_over_triage_against_reviewed_levels(world: ConsoleW
             answer = manager.put(f"/api/manager/calls/{short * 32}/review", json={"level": level})
             assert answer.status_code == 200, answer.text
         recorded = _replay(manager, p0)
-    # Before any review only the dispositions label turns (A ×2 emergency, B and H urgent): no over-triage at all.
-    assert unreviewed["active"]["labelled"] == 4 and unreviewed["active"]["over_triage_rate"] == 0.0
+    # Before any review only the dispositions label calls (A emergency, B and H urgent): no over-triage at all.
+    assert unreviewed["active"]["labelled"] == 3 and unreviewed["active"]["over_triage_rate"] == 0.0
     active, draft = recorded["active"], recorded["draft"]
-    assert recorded["calls"] == 7 and active["total"] == 8 and active["labelled"] == 7
-    # Active: A1 caught, A2 and H emergencies left routine; B (urgent for a routine call) and E (emergency for an
-    # urgent one) over-triaged; right: A1 and C.
-    assert active["escalation_rate"] == 0.625  # A1, B, D, E, F
-    assert (active["emergencies"], active["emergencies_caught"], active["emergencies_as_routine"]) == (3, 1, 2)
-    assert active["accuracy"] == round(2 / 7, 4) and active["over_triage_rate"] == round(2 / 7, 4)
+    assert recorded["calls"] == 7 and active["total"] == 7 and active["labelled"] == 6
+    # Active, per call: A caught, H (reviewed emergency) left routine; B (urgent for a routine call) and E
+    # (emergency for an urgent one) over-triaged; D (urgent) under-triaged; right: A and C.
+    assert active["escalation_rate"] == round(5 / 7, 4)  # A, B, D, E, F
+    assert (active["emergencies"], active["emergencies_caught"], active["emergencies_as_routine"]) == (2, 1, 1)
+    assert active["accuracy"] == round(2 / 6, 4) and active["over_triage_rate"] == round(2 / 6, 4)
     # Draft: B becomes routine (now right, no longer over-triaged), F too (unlabelled).
-    assert draft["escalation_rate"] == 0.375  # A1, D, E
-    assert (draft["emergencies"], draft["emergencies_caught"], draft["emergencies_as_routine"]) == (3, 1, 2)
-    assert draft["accuracy"] == round(3 / 7, 4) and draft["over_triage_rate"] == round(1 / 7, 4)
+    assert draft["escalation_rate"] == round(3 / 7, 4)  # A, D, E
+    assert (draft["emergencies"], draft["emergencies_caught"], draft["emergencies_as_routine"]) == (2, 1, 1)
+    assert draft["accuracy"] == round(3 / 6, 4) and draft["over_triage_rate"] == round(1 / 6, 4)
     assert recorded["changed_total"] == 2 and recorded["changed_calls"] == 2
     assert [(c["call_id"], c["label"]) for c in recorded["changed"]] == [("b" * 32, "routine"), ("f" * 32, None)]
 

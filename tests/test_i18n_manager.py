@@ -155,12 +155,12 @@ def test_call_page_in_english(world: ConsoleWorld):
         french = _ok(manager.get(f"/manager/calls/{call_id}"))
         english = _ok(_english(manager).get(f"/manager/calls/{call_id}"))
         missing = manager.get("/manager/calls/unknown")
-    for text in ("Call on 2030-03-05 at 10:00 (UTC)", "Transcript", "Caller", "Level chosen by the agent",
+    for text in ("Call on 2030-03-05 at 11:00", "Transcript", "Caller", "Level chosen by the agent",
                  "Urgent — no reason; status closed; outcome: redirected_on_call", "Handed to a secretary"):
         assert text in english, text
     assert french_leftovers(english, allowed=(*_names(world), *TURNS)) == []
     assert missing.status_code == 404 and missing.text == "Call not found."
-    assert "Appel du 05/03/2030 à 10:00 (UTC)" in french and "Transcription" in french
+    assert "Appel du 05/03/2030 à 11:00" in french and "Transcription" in french
 
 
 # --- API ---------------------------------------------------------------------------------------------------

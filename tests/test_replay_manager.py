@@ -14,7 +14,7 @@ from redis import Redis
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from console.manager.whatif import EVAL_SET_PATH, Assessor
+from console.manager.whatif import EVAL_SET_PATH, Assessor, Outcome, Sample, call_outcome, compare
 from escalation.thresholds import Thresholds
 from practice.models import AuditLog, ThresholdConfig
 from tests.console_fixtures import ConsoleWorld, make_console
@@ -66,15 +66,17 @@ def test_replay_on_recorded_calls_matches_hand_computed_figures(world: ConsoleWo
         result = _replay(manager, world.practice_ids[0], {"high_fever_celsius": 40.0}, include_eval=False)
     recorded = result["recorded"]
     active, draft = recorded["active"], recorded["draft"]
-    assert recorded["calls"] == 4 and active["total"] == 6 and active["labelled"] == 4
-    # Active: chest → advise_15, fever → handoff, clinical question → callback: 3 of 6 escalate.
-    assert active["escalation_rate"] == 0.5
-    assert (active["emergencies"], active["emergencies_caught"], active["emergencies_as_routine"]) == (2, 1, 1)
-    assert active["accuracy"] == 0.5 and active["over_triage_rate"] == 0.0
-    # Draft (fever threshold 40 °C): the 39.5 °C child becomes routine self-service.
-    assert draft["escalation_rate"] == round(2 / 6, 4)
-    assert (draft["emergencies"], draft["emergencies_caught"], draft["emergencies_as_routine"]) == (2, 1, 1)
-    assert draft["accuracy"] == 0.25
+    assert recorded["unit"] == "call"
+    assert recorded["calls"] == 4 and active["total"] == 4 and active["labelled"] == 2
+    # Per call (its most serious turn): A chest → advise_15, B fever → handoff, C booking → self-service,
+    # D clinical question → callback: 3 of 4 escalate. A is the one labelled emergency, and it is caught.
+    assert active["escalation_rate"] == 0.75
+    assert (active["emergencies"], active["emergencies_caught"], active["emergencies_as_routine"]) == (1, 1, 0)
+    assert active["accuracy"] == 1.0 and active["over_triage_rate"] == 0.0
+    # Draft (fever threshold 40 °C): the 39.5 °C child becomes routine self-service; B (urgent) is now missed.
+    assert draft["escalation_rate"] == 0.5
+    assert (draft["emergencies"], draft["emergencies_caught"], draft["emergencies_as_routine"]) == (1, 1, 0)
+    assert draft["accuracy"] == 0.5 and draft["over_triage_rate"] == 0.0
     assert recorded["changed_total"] == 1 and recorded["changed_calls"] == 1
     change = recorded["changed"][0]
     assert change["call_id"] == "b" * 32 and change["text"] == FEVER and change["label"] == "urgent"
@@ -263,3 +265,29 @@ def test_worker_processes_give_the_same_outcomes_as_inline():
     finally:
         pooled.close(wait=True)
     assert inline[0][FEVER] != inline[1][FEVER]
+
+
+def test_a_call_is_handled_as_its_most_serious_turn():
+    """A turn that changes inside a call already sent to the 15 changes nothing about the call."""
+    turns = [Sample("x:1", FEVER, "emergency", "x" * 32, 1), Sample("x:2", CHEST, "emergency", "x" * 32, 2),
+             Sample("y:1", "bonjour", None, "y" * 32, 1), Sample("y:2", FEVER, None, "y" * 32, 2)]
+    assessor = Assessor(workers=1)
+    section = compare(turns, Thresholds(), Thresholds(high_fever_celsius=40.0), assessor, by_call=True)
+    figures = section.to_dict()
+    assert figures["unit"] == "call" and figures["calls"] == 2 and figures["active"]["total"] == 2
+    assert figures["active"]["emergencies_caught"] == 1 and figures["draft"]["emergencies_caught"] == 1
+    assert figures["changed_total"] == 1, "only y changes: x stays an emergency"
+    change = figures["changed"][0]
+    assert change["call_id"] == "y" * 32 and change["seq"] == 2 and change["text"] == FEVER
+    per_turn = compare(turns, Thresholds(), Thresholds(high_fever_celsius=40.0), assessor).to_dict()
+    assert per_turn["unit"] == "utterance" and per_turn["active"]["total"] == 4 and per_turn["changed_total"] == 2
+
+
+@pytest.mark.unit
+def test_call_outcome_prefers_the_higher_level_then_the_more_escalating_action():
+    routine = Outcome("routine", "self_service", "r")
+    callback = Outcome("routine", "callback", "c")
+    urgent = Outcome("urgent", "handoff", "u")
+    assert call_outcome([routine, callback]) == callback
+    assert call_outcome([callback, urgent, routine]) == urgent
+    assert call_outcome([routine]) == routine

@@ -3,8 +3,9 @@ transcript."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,7 +20,7 @@ from console.manager.reports import LEVELS_FR, OUTCOMES_FR, TABLE_NAMES, TOTAL_K
 from console.manager.reports_api import scoped_reports
 from console.manager.thresholds_api import threshold_store, thresholds_view
 from console.pages import templates
-from practice.models import AuditLog, Call, Practice, Ticket, Turn, utc_now
+from practice.models import AuditLog, Call, CallReview, Practice, Ticket, Turn, utc_now
 
 router = APIRouter(include_in_schema=False, route_class=TranslatedRoute)
 SPEAKERS_FR = {"caller": N_("Appelant"), "agent": N_("Agent"), "secretary": N_("Secrétaire")}
@@ -128,11 +129,20 @@ def call_page(call_id: str, request: Request, user: OptionalUser, session: Sessi
                          entity="call", entity_id=call_id, at=utc_now()))
     session.commit()
     language = language_of(request)
+    zone = ZoneInfo(practice.timezone) if practice else request.app.state.settings.tz
+    review = session.get(CallReview, call_id)
     context = {**_base(request, user, "call"), "call": call, "turns": turns, "ticket": ticket, "practice": practice,
+               "started_local": _utc(call.started_at).astimezone(zone), "review": review,
+               "reviewed_local": _utc(review.reviewed_at).astimezone(zone) if review else None,
                "speakers": translated(SPEAKERS_FR, language), "levels": translated(LEVELS_FR, language),
                "actions": translated(ACTIONS_FR, language), "outcomes": translated(OUTCOMES_FR, language),
                "reason": tr(language, ticket.reason) if ticket and ticket.reason else ""}
     return templates.TemplateResponse(request, "manager/call.html", context)
+
+
+def _utc(moment: datetime) -> datetime:
+    """An event timestamp as aware UTC (SQLite hands them back naive)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -8,8 +8,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import pass_context
-from jinja2.runtime import Context
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -95,17 +93,6 @@ def level_problem(language: str, level: str) -> str | None:
     return tr(language, "Niveau inconnu : choisissez urgence vitale, urgent ou courant.")
 
 
-@pass_context
-def _template_call_review(context: Context, call_id: str) -> CallReview | None:
-    """The call page's current review (read in a short session of its own)."""
-    request = context.get("request")
-    if not isinstance(request, Request):
-        return None
-    with Session(request.app.state.engine) as session:
-        return session.get(CallReview, call_id)
-
-
-templates.env.globals["call_review"] = _template_call_review
 
 
 # --- the page's form ----------------------------------------------------------------------------------------

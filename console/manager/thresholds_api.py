@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -96,22 +96,23 @@ class ReplayBody(BaseModel):
 
 
 class Figures(BaseModel):
-    """How one configuration handled the replayed utterances (rates are 0–1, None without data)."""
+    """How one configuration handled the replayed calls or utterances (rates are 0–1, None without data)."""
 
-    total: int
+    total: int = Field(description="Calls (recorded) or utterances (evaluation set) replayed")
     escalation_rate: float | None = Field(description="Share sent to the 15, a secretary or a callback")
     levels: dict[str, int]
     actions: dict[str, int]
-    labelled: int = Field(description="Utterances with a reference level")
+    labelled: int = Field(description="Calls or utterances with a reference level")
     accuracy: float | None
     emergencies: int = Field(description="Labelled emergencies")
     emergencies_caught: int
     emergencies_as_routine: int
-    over_triage_rate: float | None = Field(description="Share of labelled utterances rated above their reference")
+    over_triage_rate: float | None = Field(description="Share of labelled cases rated above their reference")
 
 
 class Change(BaseModel):
-    """An utterance the draft would handle differently (`call_id` links to its call; None for the eval set)."""
+    """A call (its first changed turn) or an utterance the draft would handle differently (`call_id` links to the
+    call; None for the evaluation set)."""
 
     id: str
     active: dict[str, str]
@@ -120,11 +121,14 @@ class Change(BaseModel):
     seq: int | None
     text: str
     label: str | None
+    reviewed: bool = Field(default=False, description="The label is a manager's review of the call")
     rule_active: str
     rule_draft: str
 
 
 class ReplaySection(BaseModel):
+    unit: Literal["call", "utterance"] = Field(description="What the figures count: calls (a call is handled as "
+                                              "its most serious turn) or utterances")
     active: Figures
     draft: Figures
     calls: int
@@ -135,8 +139,9 @@ class ReplaySection(BaseModel):
 
 class ReplayResult(BaseModel):
     period: dict[str, str]
-    recorded: ReplaySection = Field(description="Caller turns of the period's calls (reference: the human's "
-                                    "disposition, advised_15 → emergency, redirected_on_call → urgent)")
+    recorded: ReplaySection = Field(description="The period's calls, each as its most serious caller turn "
+                                    "(reference: the manager's review of the call, else the human's disposition, "
+                                    "advised_15 → emergency, redirected_on_call → urgent)")
     evaluation: ReplaySection = Field(description="The protocol's labelled evaluation set")
     evaluation_available: bool
 

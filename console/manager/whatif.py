@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from itertools import groupby
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,7 +28,7 @@ from console.manager.common import Period
 from escalation.replay import ChangedOutcome, ConfigFigures
 from escalation.thresholds import Thresholds
 from escalation.triage import CallContext, TriageDecision, TriageEngine
-from escalation.triage.models import LEVELS
+from escalation.triage.models import LEVELS, level_rank
 from practice.models import Call, CallReview, Ticket, Turn
 from prompts import TRIAGE_EVAL_SET
 
@@ -35,6 +36,8 @@ from prompts import TRIAGE_EVAL_SET
 # manager reviewed the call: the level retained after reading it comes first).
 LABEL_BY_DISPOSITION = {"advised_15": "emergency", "redirected_on_call": "urgent"}
 EVAL_SET_PATH = TRIAGE_EVAL_SET
+# Actions from the least to the most escalating (a call's outcome is its most escalating turn at equal level).
+ACTION_RANK = {"self_service": 0, "callback": 1, "handoff": 2, "advise_15": 3}
 CHANGED_SHOWN = 300
 PARALLEL_MIN_TEXTS = 1500
 CHUNK = 400
@@ -64,8 +67,9 @@ class Sample:
 
 @dataclass
 class Section:
-    """Side-by-side figures of one replayed set, and the utterances whose outcome would change."""
+    """Side-by-side figures of one replayed set (counted per `unit`: call or utterance), and what would change."""
 
+    unit: str = "utterance"
     active: ConfigFigures = field(default_factory=ConfigFigures)
     draft: ConfigFigures = field(default_factory=ConfigFigures)
     calls: set[str] = field(default_factory=set)
@@ -74,7 +78,8 @@ class Section:
     changed_calls: set[str] = field(default_factory=set)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"active": self.active.to_dict(), "draft": self.draft.to_dict(), "calls": len(self.calls),
+        return {"unit": self.unit, "active": self.active.to_dict(), "draft": self.draft.to_dict(),
+                "calls": len(self.calls),
                 "changed_total": self.changed_total, "changed_calls": len(self.changed_calls),
                 "changed": self.changed}
 
@@ -229,19 +234,40 @@ def _decision(outcome: Outcome) -> TriageDecision:
                           rules=[], clinical_question=False, findings={}, context=CallContext())
 
 
-def compare(samples: Sequence[Sample], active: Thresholds, draft: Thresholds, assessor: Assessor) -> Section:
-    """Figures of both configurations over the samples and the list of changed outcomes."""
+def compare(samples: Sequence[Sample], active: Thresholds, draft: Thresholds, assessor: Assessor, *,
+            by_call: bool = False) -> Section:
+    """Figures of both configurations and the changed outcomes: per utterance, or per call (`by_call`: a call
+    is handled as its most serious turn, the way the agent escalates at the first alarming sentence)."""
     before, after = assessor.outcomes([active, draft], (s.text for s in samples))
-    section = Section()
+    section = Section(unit="call" if by_call else "utterance")
+    if by_call:
+        for _call_id, turns in groupby(samples, key=lambda s: s.call_id):
+            _add_call(section, list(turns), before, after)
+        return section
     for sample in samples:
         old, new = before[sample.text], after[sample.text]
         section.active.add(_decision(old), sample.label)
         section.draft.add(_decision(new), sample.label)
-        if sample.call_id:
-            section.calls.add(sample.call_id)
         if (old.level, old.action) != (new.level, new.action):
             _changed(section, sample, old, new)
     return section
+
+
+def call_outcome(outcomes: Sequence[Outcome]) -> Outcome:
+    """What a call's turns add up to: the most serious level, then the most escalating action (first on a tie)."""
+    return max(outcomes, key=lambda o: (level_rank(o.level), ACTION_RANK.get(o.action, len(ACTION_RANK))))
+
+
+def _add_call(section: Section, turns: list[Sample], before: dict[str, Outcome], after: dict[str, Outcome]) -> None:
+    old = call_outcome([before[t.text] for t in turns])
+    new = call_outcome([after[t.text] for t in turns])
+    label = turns[0].label
+    section.active.add(_decision(old), label)
+    section.draft.add(_decision(new), label)
+    section.calls.add(str(turns[0].call_id))
+    if (old.level, old.action) != (new.level, new.action):
+        decisive = next((t for t in turns if before[t.text][:2] != after[t.text][:2]), turns[0])
+        _changed(section, decisive, old, new)
 
 
 def _changed(section: Section, sample: Sample, old: Outcome, new: Outcome) -> None:
@@ -259,7 +285,7 @@ def _changed(section: Section, sample: Sample, old: Outcome, new: Outcome) -> No
 def whatif(engine: Engine, *, practice_ids: Sequence[int], span: Period, active: Thresholds, draft: Thresholds,
            assessor: Assessor, eval_path: Path | None = EVAL_SET_PATH) -> dict[str, Any]:
     """The draft against the active version on the period's recorded calls and on the evaluation set."""
-    recorded = compare(list(recorded_samples(engine, practice_ids, span)), active, draft, assessor)
+    recorded = compare(list(recorded_samples(engine, practice_ids, span)), active, draft, assessor, by_call=True)
     evaluation = compare(eval_samples(eval_path), active, draft, assessor) if eval_path else Section()
     return {"period": {"from": span.first.isoformat(), "to": span.last.isoformat()},
             "recorded": recorded.to_dict(), "evaluation": evaluation.to_dict(),

@@ -112,13 +112,13 @@
   };
   const num = (x) => x === null || x === undefined ? "—" : x.toLocaleString(LOCALE);
   const ROWS = [
-    [t("Énoncés rejoués"), (f) => num(f.total)],
+    [t("Rejoués (appels enregistrés ; énoncés du jeu d'évaluation)"), (f) => num(f.total)],
     [t("Taux d'escalade (15, transfert ou rappel)"), (f) => pct(f.escalation_rate)],
     [t("Urgences vitales de référence"), (f) => num(f.emergencies)],
     [t("Urgences vitales reconnues"), (f) => num(f.emergencies_caught)],
     [t("Urgences vitales traitées comme courantes"), (f) => num(f.emergencies_as_routine)],
     [t("Sur-triage (niveau plus élevé que la référence)"), (f) => pct(f.over_triage_rate)],
-    [t("Exactitude du niveau (énoncés étiquetés)"), (f) => pct(f.accuracy)],
+    [t("Exactitude du niveau (cas étiquetés)"), (f) => pct(f.accuracy)],
   ];
 
   function cell(row, text) {
@@ -168,18 +168,20 @@
       move.textContent = LEVELS[change.active.level] + " (" + ACTIONS[change.active.action] + ") → " +
         LEVELS[change.draft.level] + " (" + ACTIONS[change.draft.action] + ")";
       li.appendChild(move);
-      if (change.label) li.append(" — " + t("référence : {level}", { level: LEVELS[change.label] }));
+      if (change.label) {
+        li.append(" — " + (change.reviewed ? t("niveau retenu à la relecture : {level}", { level: LEVELS[change.label] })
+          : t("référence : {level}", { level: LEVELS[change.label] })));
+      }
       list.appendChild(li);
     }
     const shown = items.length;
     const total = data.recorded.changed_total + data.evaluation.changed_total;
-    const counts = { changed: num(data.recorded.changed_total), calls: num(data.recorded.changed_calls),
+    const counts = { calls: num(data.recorded.changed_calls),
                      evaluation: num(data.evaluation.changed_total), shown: num(shown) };
     document.getElementById("changed-count").textContent = total === 0 ? t("(aucun changement)")
       : shown < total
-        ? t("({changed} énoncé(s) dans {calls} appel(s), {evaluation} dans le jeu d'évaluation ; {shown} affichés)",
-          counts)
-        : t("({changed} énoncé(s) dans {calls} appel(s), {evaluation} dans le jeu d'évaluation)", counts);
+        ? t("({calls} appel(s) enregistré(s), {evaluation} énoncé(s) du jeu d'évaluation ; {shown} affichés)", counts)
+        : t("({calls} appel(s) enregistré(s), {evaluation} énoncé(s) du jeu d'évaluation)", counts);
     document.getElementById("replay-result").hidden = false;
   }
 
