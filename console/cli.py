@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -79,6 +81,9 @@ def call(
     demo_db: Annotated[bool, typer.Option("--demo", help="Run on a fresh copy of the demo practice.")] = False,
     caller: Annotated[str | None, typer.Option("--caller", help="Caller ID.")] = None,
     speed: Annotated[float, typer.Option("--speed", min=0.1, max=20.0, help="Stream audio N× real time.")] = 1.0,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Call as if at this local time, e.g. 2026-12-08T10:00 (after hours, holidays); default: now.",
+    )] = None,
 ) -> None:
     """One simulated phone call through the real voice pipeline."""
     import json
@@ -97,11 +102,22 @@ def call(
     settings = settings.model_copy(update={"demo_mode": settings.demo_mode or demo_db,
                                            "secret_key": settings.secret_key or secrets.token_urlsafe(32)})
     request = CallRequest(turns=ordered_turns(sys.argv, say or [], audio or []), as_json=as_json,
-                          out_audio=out_audio, demo=demo_db, caller=caller or "", speed=speed)
+                          out_audio=out_audio, demo=demo_db, caller=caller or "", speed=speed,
+                          now=_local_time(at, settings.tz) if at else None)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     report = run_call(request, settings=settings, app_factory=lambda engine, runner: create_app(
         settings=settings, engine=engine, redis=redis, call_handler=runner))
     typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else render_text(report))
+
+
+def _local_time(text: str, zone: ZoneInfo) -> datetime:
+    """An ISO date-time from the command line, in the practice's time zone unless it names its own offset."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"not a date-time: {text!r} (expected e.g. 2026-12-08T10:00)", param_hint="--at") \
+            from None
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
 
 
 @bench_app.callback(invoke_without_command=True)

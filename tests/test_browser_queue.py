@@ -129,13 +129,15 @@ def test_secretary_sees_claims_reads_and_closes_a_live_ticket(demo: tuple[str, P
 
 
 def _data_of(db_path: Path, ticket_id: str) -> tuple[str, ...]:
-    """What is rightly French on an English page for this ticket: the practice, the caller's words, the reason."""
+    """What is rightly French on an English page for this ticket: the practice, the caller's words, the reasons the
+    agent wrote (this ticket's, and those of the demo history's callbacks still to make, listed on the page too)."""
     engine = make_engine(f"sqlite:///{db_path}")
     with Session(engine) as session:
         practice = session.exec(select(Practice).where(Practice.slug == DEMO_SLUG)).one()
         turns = session.exec(select(Turn).where(Turn.call_id == ticket_id)).all()
         ticket = session.get(Ticket, ticket_id)
-        data = (practice.name, *(t.text for t in turns), ticket.reason if ticket else "",
+        callbacks = session.exec(select(Ticket.reason).where(Ticket.status == "callback")).all()
+        data = (practice.name, *(t.text for t in turns), ticket.reason if ticket else "", *callbacks,
                 "une douleur qui serre dans la poitrine", "SOS Médecins")
     engine.dispose()
     return data

@@ -36,3 +36,20 @@ def test_the_console_script_is_installed():
     assert result.returncode == 0
     for command in ("serve", "demo", "triage", "call", "bench"):
         assert command in result.stdout
+
+
+def test_call_at_a_local_time_reads_the_practice_zone():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from console.cli import _local_time
+
+    paris = ZoneInfo("Europe/Paris")
+    assert _local_time("2026-12-08T10:00", paris) == datetime(2026, 12, 8, 10, 0, tzinfo=paris)
+    assert _local_time("2026-12-08T10:00+00:00", paris).utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+def test_call_refuses_a_time_it_cannot_read():
+    result = runner.invoke(app, ["call", "--say", "Bonjour", "--at", "mardi matin"])
+    assert result.exit_code == 2
+    assert "--at" in result.output and "2026-12-08T10:00" in result.output
