@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.browser import SCREENSHOTS, chromium_page
+from tests.i18n_checks import french_leftovers
 from tests.live_server import running_server
-from tests.test_browser_home import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -25,16 +25,11 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def shot(page: object, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"admin-{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
 def test_admin_edits_hours_and_adds_a_practitioner(demo_url: str):
-    playwright = pytest.importorskip("playwright.sync_api")
-    assert Path(CHROMIUM).exists(), "install Debian chromium"
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
+    with chromium_page(locale="fr-FR") as page:
         page.goto(demo_url + "/admin")
         assert "/login" in page.url  # the administration asks for a login first
         page.get_by_label("Identifiant").fill("admin")
@@ -78,17 +73,10 @@ def test_admin_edits_hours_and_adds_a_practitioner(demo_url: str):
         page.goto(demo_url + "/admin/audit")
         assert page.locator("table tbody tr").count() >= 2  # the two changes, who and when
         shot(page, "6-audit")
-        browser.close()
 
 
 def test_admin_in_english_switches_language_and_reads_errors_and_notices(demo_url: str):
-    playwright = pytest.importorskip("playwright.sync_api")
-    from tests.i18n_checks import french_leftovers
-
-    assert Path(CHROMIUM).exists(), "install Debian chromium"
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    with chromium_page(locale="en-GB") as page:
         page.goto(demo_url + "/login?next=/admin/users")
         page.get_by_label("Identifiant").fill("admin")
         page.get_by_label("Mot de passe").fill("demo")
@@ -127,4 +115,3 @@ def test_admin_in_english_switches_language_and_reads_errors_and_notices(demo_ur
         page.get_by_role("button", name="Save opening hours").click()
         assert "Monday: “8h-12h” is not a time range like 08:00-12:00" in page.get_by_role("alert").inner_text()
         shot(page, "en-4-hours-refused")
-        browser.close()

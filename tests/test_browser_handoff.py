@@ -29,8 +29,8 @@ from escalation.ticket_store import TicketSpec, TicketStore
 from practice.db import make_engine
 from practice.demo import DEMO_SLUG
 from practice.models import Call, Practice
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.live_server import running_server
-from tests.test_browser_home import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.test_handoff import CALLER_AFTER_EN, EMERGENCY_EN, SECRETARY_EN, Caller
 
 pytestmark = pytest.mark.browser

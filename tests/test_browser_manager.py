@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 from practice.db import make_engine
 from practice.demo import DEMO_SLUG
 from practice.models import AuditLog, Call, Practice, ThresholdConfig, Ticket, TicketEvent, Turn
+from tests.browser import SCREENSHOTS, chromium_page
 from tests.live_server import running_server
-from tests.test_browser_home import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.test_browser_queue import REDIS_URL, _drop_default_prefix
 
 pytestmark = pytest.mark.browser
@@ -78,19 +78,12 @@ def _active_config(db_path: Path, practice_id: int) -> tuple[ThresholdConfig | N
 
 
 def test_manager_edits_replays_activates_and_reads_reports(demo: tuple[str, Path]):
-    playwright = pytest.importorskip("playwright.sync_api")
     url, db_path = demo
     practice_id, fever_call = _record_calls(db_path)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="fr-FR")
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "status of 422" not in m.text
-                else None)  # the refused draft is an expected 422
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and
-                "/api/manager/thresholds/drafts" not in r.url else None)
+    # the refused draft is an expected 422
+    with chromium_page(size=(1440, 900), errors=errors,
+                       expected=("status of 422", "/api/manager/thresholds/drafts")) as page:
 
         page.goto(f"{url}/manager/thresholds?practice_id={practice_id}")
         assert "/login?next=" in page.url
@@ -151,7 +144,6 @@ def test_manager_edits_replays_activates_and_reads_reports(demo: tuple[str, Path
         assert int(page.inner_text("#kpi-calls")) >= 2  # the two recorded calls and the demo's history
         assert "Fièvre élevée" in page.inner_text("#table-escalations")
         page.screenshot(path=str(SCREENSHOTS / "manager-reports.png"), full_page=True)
-        browser.close()
     active, audit = _active_config(db_path, practice_id)
     assert active is not None and active.values["high_fever_celsius"] == 40.0
     assert audit[-1].actor == "manager" and audit[-1].detail["reason"].startswith("Trop de transferts")
@@ -160,17 +152,12 @@ def test_manager_edits_replays_activates_and_reads_reports(demo: tuple[str, Path
 
 def test_manager_switches_to_english_and_reads_every_message_in_english(demo: tuple[str, Path]):
     """Header link to English; a refused value, the what-if replay and the activation all answer in English."""
-    playwright = pytest.importorskip("playwright.sync_api")
     url, db_path = demo
     practice_id, _ = _record_calls(db_path)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "status of 422" not in m.text
-                else None)  # the refused draft is an expected 422
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    # the refused draft is an expected 422
+    with chromium_page(locale="en-GB", size=(1440, 900), errors=errors, expected=("status of 422",),
+                       failed_requests=False) as page:
         page.goto(f"{url}/manager/thresholds?practice_id={practice_id}")
         page.fill("#username", "manager")
         page.fill("#password", "demo")
@@ -224,7 +211,6 @@ def test_manager_switches_to_english_and_reads_every_message_in_english(demo: tu
         assert "Hand-offs to a secretary by level and reason" in page.inner_text("#table-escalations")
         assert page.locator("svg#chart-heatmap title").first.text_content() == "Calls by hour and day of the week"
         page.screenshot(path=str(SCREENSHOTS / "manager-reports-english.png"), full_page=True)
-        browser.close()
     active, audit = _active_config(db_path, practice_id)
     assert active is not None and active.values["high_fever_celsius"] == 39.0
     assert audit[-1].detail["reason"] == "Back to the usual fever threshold"

@@ -16,9 +16,9 @@ from escalation.ticket_store import TicketSpec, TicketStore
 from practice.db import make_engine
 from practice.demo import DEMO_SLUG
 from practice.models import Call, Practice, Ticket, Turn
+from tests.browser import SCREENSHOTS, chromium_page
 from tests.i18n_checks import french_leftovers
 from tests.live_server import running_server
-from tests.test_browser_home import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -81,16 +81,9 @@ def _status(db_path: Path, ticket_id: str) -> str:
 
 
 def test_secretary_sees_claims_reads_and_closes_a_live_ticket(demo: tuple[str, Path]):
-    playwright = pytest.importorskip("playwright.sync_api")
     url, db_path = demo
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 820}, locale="fr-FR")
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    with chromium_page(locale="fr-FR", size=(1366, 820), errors=errors) as page:
         page.goto(url + "/queue")
         assert page.url.endswith("/login?next=/queue")
         page.fill("#username", "secretaire")
@@ -123,7 +116,6 @@ def test_secretary_sees_claims_reads_and_closes_a_live_ticket(demo: tuple[str, P
         page.wait_for_selector(f'#held li[data-id="{ticket}"]', state="detached", timeout=5000)
         page.wait_for_selector("#detail-body", state="hidden", timeout=5000)
         page.screenshot(path=str(SCREENSHOTS / "queue-closed.png"), full_page=True)
-        browser.close()
     assert _status(db_path, ticket) == "closed"
     assert errors == []  # no script error, no CSP violation
 
@@ -144,16 +136,9 @@ def _data_of(db_path: Path, ticket_id: str) -> tuple[str, ...]:
 
 
 def test_an_english_speaking_secretary_works_the_queue_in_english(demo: tuple[str, Path]):
-    playwright = pytest.importorskip("playwright.sync_api")
     url, db_path = demo
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 820}, locale="en-GB")
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    with chromium_page(locale="en-GB", size=(1366, 820), errors=errors) as page:
         page.goto(url + "/login?next=/queue")
         page.fill("#username", "secretaire")
         page.fill("#password", "demo")
@@ -191,6 +176,5 @@ def test_an_english_speaking_secretary_works_the_queue_in_english(demo: tuple[st
 
         page.click("#d-release")
         page.wait_for_selector("#notice:has-text('Call put back in the queue.')", timeout=5000)
-        browser.close()
     assert _status(db_path, ticket) == "queued"
     assert errors == []

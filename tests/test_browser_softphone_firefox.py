@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.browser import SCREENSHOTS
 from tests.live_server import running_server
-from tests.test_browser_home import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
