@@ -22,7 +22,7 @@ from starlette.requests import HTTPConnection
 
 from practice.i18n_marks import N_
 
-__all__ = ["N_", "catalogue", "install_template_functions", "language_of", "tr"]
+__all__ = ["N_", "LazyText", "catalogue", "in_language", "install_template_functions", "language_of", "tr"]
 
 LOCALES_DIR: Final = Path(__file__).parent / "locales"
 SOURCE_LANGUAGE: Final = "fr"
@@ -109,6 +109,34 @@ def _format(text: str, params: dict[str, Any]) -> str:
 def tr(language: str, text: str, **params: Any) -> str:
     """`text` (French) in `language`, with its `{name}` placeholders filled from `params`."""
     return _format(catalogue(language).translate(text), params)
+
+
+class LazyText(str):
+    """A marked French text shown later in the reader's language: the string is its French rendering, `params`
+    fill its placeholders (lazy texts among them are translated too); `capitalised` for a word opening a line."""
+
+    template: str
+    params: dict[str, Any]
+    capitalised: bool
+
+    def __new__(cls, template: str, /, *, capitalised: bool = False, **params: Any) -> LazyText:
+        text = super().__new__(cls, _render(SOURCE_LANGUAGE, template, params, capitalised))
+        text.template, text.params, text.capitalised = template, params, capitalised
+        return text
+
+    def translated(self, language: str) -> str:
+        """The text in `language`."""
+        return _render(language, self.template, self.params, self.capitalised)
+
+
+def in_language(value: Any, language: str) -> Any:
+    """A lazy text in `language`; any other value as it is."""
+    return value.translated(language) if isinstance(value, LazyText) else value
+
+
+def _render(language: str, template: str, params: dict[str, Any], capitalised: bool) -> str:
+    text = tr(language, template, **{k: in_language(v, language) for k, v in params.items()})
+    return text[:1].upper() + text[1:] if capitalised else text
 
 
 def normalise_language(value: str | None) -> str:

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from sqlmodel import Session, select
 
-from console.i18n import LANGUAGE_COOKIE, tr
+from console.i18n import LANGUAGE_COOKIE, LazyText, tr
 from console.manager.fields import threshold_fields
-from console.manager.reports import Label, Table
+from console.manager.reports import Table
 from practice.db import make_engine, migrate
 from practice.models import Practice
 from tests.console_fixtures import ConsoleWorld, make_console
@@ -64,7 +64,7 @@ def _ok(answer: Any) -> str:
 
 @pytest.mark.unit
 def test_labels_keep_their_identity_and_translate_where_shown():
-    label = Label("En attente d'une secrétaire — {level}", level=Label("Courant"))
+    label = LazyText("En attente d'une secrétaire — {level}", level=LazyText("Courant"))
     assert label == "En attente d'une secrétaire — Courant"  # the French text: what the data compares
     table = Table("Appels abandonnés", ["Moment", "Part"], [[label, 0.5]], ["routine"])
     english = table.localised("en")

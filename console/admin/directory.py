@@ -88,7 +88,7 @@ def update_practice(session: Session, user: ConsoleUser, practice_id: int, data:
     try:
         check_subdivision(country, subdivision)
     except Refusal as exc:
-        raise AdminError(422, exc.template, **exc.params) from None
+        raise AdminError.refused(422, exc) from None
     for key, value in changes.items():
         if value is not None or key == "holiday_subdivision":
             setattr(practice, key, value)

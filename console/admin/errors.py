@@ -11,46 +11,24 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from console.i18n import N_, SOURCE_LANGUAGE, language_of, tr
+from console.i18n import N_, SOURCE_LANGUAGE, LazyText, language_of, tr
 
 PathId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Identifiant (entier positif)")]
 ADMIN_API = "/api/admin"
 VALUE_ERROR_PREFIX = "Value error, "
 
 
-class Label(str):
-    """A marked French word put into a message (what was not found, a weekday): translated with the message."""
-
-    capitalised = False
-
-    def translated(self, language: str) -> str:
-        text = tr(language, str(self))
-        return text[:1].upper() + text[1:] if self.capitalised else text
-
-
-class CapitalisedLabel(Label):
-    """A marked word that starts a sentence ("lundi" shown as "Lundi")."""
-
-    capitalised = True
-
-
-def _translate(language: str, template: str, params: dict[str, Any]) -> str:
-    values = {k: v.translated(language) if isinstance(v, Label) else v for k, v in params.items()}
-    return tr(language, template, **values)
-
-
 class Refusal(ValueError):
-    """A value refused with a marked French message (`template` and its `params`), translated where it is shown."""
+    """A value refused with a marked French message (a lazy text), translated where it is shown."""
 
-    __slots__ = ("params", "template")  # not in __dict__: the API's error JSON stays as it was
+    __slots__ = ("text",)  # not in __dict__: the API's error JSON stays as it was
 
     def __init__(self, template: str, /, **params: Any) -> None:
-        super().__init__(_translate(SOURCE_LANGUAGE, template, params))
-        self.template = template
-        self.params = params
+        self.text = LazyText(template, **params)
+        super().__init__(str(self.text))
 
     def translated(self, language: str) -> str:
-        return _translate(language, self.template, self.params)
+        return self.text.translated(language)
 
 
 class AdminError(Exception):
@@ -58,18 +36,22 @@ class AdminError(Exception):
 
     def __init__(self, status: int, template: str, /, **params: Any) -> None:
         self.status = status
-        self.template = template
-        self.params = params
-        self.message = _translate(SOURCE_LANGUAGE, template, params)
+        self.text = LazyText(template, **params)
+        self.message = str(self.text)
         super().__init__(self.message)
 
+    @classmethod
+    def refused(cls, status: int, refusal: Refusal) -> AdminError:
+        """A refused value as a refused request, its message kept for translation."""
+        return cls(status, refusal.text.template, **refusal.text.params)
+
     def translated(self, language: str) -> str:
-        return _translate(language, self.template, self.params)
+        return self.text.translated(language)
 
 
 def not_found(what: str) -> AdminError:
     """`what`: a marked French noun ("Cabinet")."""
-    return AdminError(404, N_("{what} introuvable."), what=Label(what))
+    return AdminError(404, N_("{what} introuvable."), what=LazyText(what))
 
 
 def message_in(language: str, exc: Exception) -> str:

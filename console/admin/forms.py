@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from console.admin.errors import AdminError, CapitalisedLabel, Refusal, message_in
+from console.admin.errors import AdminError, Refusal, message_in
 from console.auth import CSRF_FIELD, ConsoleUser, optional_user, read_session
-from console.i18n import N_, SOURCE_LANGUAGE, language_of, tr
+from console.i18n import N_, SOURCE_LANGUAGE, LazyText, language_of, tr
 from console.pages import WEEKDAYS_FR, templates
 from practice.models import Role
 
@@ -157,7 +157,7 @@ def checked(form: FormData, name: str) -> bool:
 def parse_spans(line: str, weekday: int) -> list[tuple[time, time]]:
     """'08:00-12:00, 14h00-19h00' → two (start, end) pairs; empty → none (closed)."""
     spans = []
-    day = CapitalisedLabel(WEEKDAYS_FR[weekday])
+    day = LazyText(WEEKDAYS_FR[weekday], capitalised=True)
     for part in filter(None, (p.strip() for p in line.split(","))):
         match = SPAN.match(part)
         if not match:

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NaiveDatetime, StringConstraints, model_validator
 
-from console.admin.errors import Label, Refusal
-from console.i18n import N_, tr
+from console.admin.errors import Refusal
+from console.i18n import N_, LazyText, tr
 from practice.retention import KIND_LABELS_FR, RetentionDays
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
@@ -46,7 +46,7 @@ def check_subdivision(country: str, subdivision: str | None) -> None:
     """A subdivision must exist in the country's holiday calendar (e.g. 57 = Moselle, 974 = La Réunion)."""
     known = holidays.list_supported_countries().get(country, [])
     if subdivision and subdivision not in known:
-        choices: str = ", ".join(known) or Label(N_("aucune"))
+        choices: str = ", ".join(known) or LazyText(N_("aucune"))
         raise Refusal(N_("subdivision {subdivision} inconnue pour {country} (valeurs : {choices})"),
                       subdivision=repr(subdivision), country=country, choices=choices)
 

@@ -1,6 +1,6 @@
 """The manager's reports: the database's aggregates folded into tables (also exported as CSV).
 
-Tables are built with French labels (`Label`: the source text, what tests and keys compare) and shown in the
+Tables are built with French labels (`LazyText`: the source text, what tests and keys compare) and shown in the
 reader's language by `Table.localised`; a row's identity is its key (a level code, "total"), never its label.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from console.i18n import N_, tr
+from console.i18n import N_, LazyText, in_language, tr
 from console.manager import reports_sql as q
 from console.manager.reports_sql import Scope
 
@@ -31,26 +31,6 @@ OUTCOMES_FR = {"booked": N_("Rendez-vous pris"), "cancelled": N_("Annulation"), 
 WEEKDAYS_FR = (N_("Lundi"), N_("Mardi"), N_("Mercredi"), N_("Jeudi"), N_("Vendredi"), N_("Samedi"), N_("Dimanche"))
 BOOKED_BY_FR = {"agent": N_("Agent"), "human": N_("Secrétariat")}
 TOTAL_KEY = "total"
-
-
-class Label(str):
-    """A cell's French label (equal to its French text), translated where shown; `params` fill its placeholders
-    (labels themselves, or data such as a ticket's reason, translated when a catalogue knows it)."""
-
-    template: str
-    params: dict[str, str]
-
-    def __new__(cls, template: str, **params: str) -> Label:
-        label = super().__new__(cls, template.format(**params) if params else template)
-        label.template, label.params = template, params
-        return label
-
-    def translated(self, language: str) -> str:
-        return tr(language, self.template, **{k: _shown(v, language) for k, v in self.params.items()})
-
-
-def _shown(value: Any, language: str) -> Any:
-    return value.translated(language) if isinstance(value, Label) else value
 
 
 @dataclass
@@ -68,7 +48,7 @@ class Table:
     def localised(self, language: str) -> Table:
         """The table in `language`: title, headers and labels translated; numbers and data untouched."""
         return Table(tr(language, self.title), [tr(language, h) for h in self.headers],
-                     [[_shown(v, language) for v in row] for row in self.rows], list(self.keys), language)
+                     [[in_language(v, language) for v in row] for row in self.rows], list(self.keys), language)
 
     def row_for(self, key: str) -> list[Any] | None:
         """The row with this key (None when the table has none)."""
@@ -176,7 +156,7 @@ def _fold_hours(hourly: list[tuple[datetime, int]], scope: Scope) -> tuple[list[
 
 
 def _volume_table(heat: list[list[int]]) -> Table:
-    rows = [[Label(WEEKDAYS_FR[d]), *heat[d], sum(heat[d])] for d in range(7)]
+    rows = [[LazyText(WEEKDAYS_FR[d]), *heat[d], sum(heat[d])] for d in range(7)]
     return Table(N_("Appels par heure et jour de la semaine"), [N_("Jour"), *(f"{h}h" for h in range(24)), N_("Total")],
                  rows, [str(d) for d in range(7)])
 
@@ -188,7 +168,7 @@ def _daily_table(daily: list[tuple[date, int]]) -> Table:
 
 def _outcomes_table(outcomes: list[tuple[str, bool, int]], total: int) -> Table:
     ordered = sorted(outcomes, key=lambda r: -r[2])
-    rows = [[Label(OUTCOMES_FR.get(o, o)), Label(N_("oui") if human else N_("non")), n, _share(n, total)]
+    rows = [[LazyText(OUTCOMES_FR.get(o, o)), LazyText(N_("oui") if human else N_("non")), n, _share(n, total)]
             for o, human, n in ordered]
     return Table(N_("Issue des appels (traités sans humain : « non »)"),
                  [N_("Issue"), N_("Humain impliqué"), N_("Appels"), N_("Part")], rows,
@@ -198,7 +178,7 @@ def _outcomes_table(outcomes: list[tuple[str, bool, int]], total: int) -> Table:
 def _escalations_table(rows: list[tuple[str, str, int]]) -> Table:
     total = sum(n for _, _, n in rows)
     ordered = sorted(rows, key=lambda r: (LEVELS.index(r[0]) if r[0] in LEVELS else 9, -r[2], r[1]))
-    rows_out = [[Label(LEVELS_FR.get(lvl, lvl)), Label(reason) if reason else Label(N_("(sans motif)")), n,
+    rows_out = [[LazyText(LEVELS_FR.get(lvl, lvl)), LazyText(reason) if reason else LazyText(N_("(sans motif)")), n,
                  _share(n, total)] for lvl, reason, n in ordered]
     return Table(N_("Passages à une secrétaire par niveau et motif"),
                  [N_("Niveau"), N_("Motif"), N_("Tickets"), N_("Part")], rows_out, [lvl for lvl, _, _ in ordered])
@@ -209,7 +189,7 @@ def _waits_table(waits: list[q.WaitFigures]) -> Table:
     ordered = sorted(waits, key=lambda w: order.index(w.level) if w.level in order else 9)
     return Table(N_("Attente avant prise en charge (secondes)"),
                  [N_("Niveau"), N_("Tickets pris"), N_("Moyenne"), "p50", "p95"],
-                 [[Label(LEVELS_FR.get(w.level, w.level)), w.count, w.mean, w.p50, w.p95] for w in ordered],
+                 [[LazyText(LEVELS_FR.get(w.level, w.level)), w.count, w.mean, w.p50, w.p95] for w in ordered],
                  [w.level for w in ordered])
 
 
@@ -222,23 +202,23 @@ def _abandoned_table(statuses: list[tuple[str, str, int]], outcomes: list[tuple[
     for level in levels:
         counts = per_level[level]
         total = sum(counts.values())
-        rows.append([Label(N_("En attente d'une secrétaire — {level}"), level=Label(LEVELS_FR[level])),
+        rows.append([LazyText(N_("En attente d'une secrétaire — {level}"), level=LazyText(LEVELS_FR[level])),
                      counts["abandoned"], total, _share(counts["abandoned"], total)])
     calls = sum(n for _, _, n in outcomes)
     dropped = sum(n for o, _, n in outcomes if o == "abandoned")
-    rows.append([Label(N_("Avant d'avoir parlé à l'agent")), dropped, calls, _share(dropped, calls)])
+    rows.append([LazyText(N_("Avant d'avoir parlé à l'agent")), dropped, calls, _share(dropped, calls)])
     return Table(N_("Appels abandonnés"), [N_("Moment"), N_("Abandons"), N_("Sur"), N_("Part")], rows,
                  [*levels, "before_agent"])
 
 
 def _callbacks_table(rows: list[tuple[str, int, int, int, int, int]]) -> Table:
     ordered = sorted(rows, key=lambda r: LEVELS.index(r[0]) if r[0] in LEVELS else 9)
-    out = [[Label(LEVELS_FR.get(lvl, lvl)), n, on_time, late, overdue, pending,
+    out = [[LazyText(LEVELS_FR.get(lvl, lvl)), n, on_time, late, overdue, pending,
             _share(on_time, on_time + late + overdue)] for lvl, n, on_time, late, overdue, pending in ordered]
     keys = [r[0] for r in ordered]
     if len(out) > 1:
         sums = [sum(int(r[i]) for r in ordered) for i in range(1, 6)]
-        out.append([Label(LEVELS_FR[q.ALL]), *sums, _share(sums[1], sums[1] + sums[2] + sums[3])])
+        out.append([LazyText(LEVELS_FR[q.ALL]), *sums, _share(sums[1], sums[1] + sums[2] + sums[3])])
         keys.append(q.ALL)
     return Table(N_("Rappels et délai promis"),
                  [N_("Niveau"), N_("Rappels"), N_("Dans le délai"), N_("En retard"), N_("Non faits (échus)"),
@@ -258,7 +238,7 @@ def _appointments_table(rows: list[tuple[int, str, str, int, int]]) -> Table:
         keys.append(str(pid))
     if out:
         agent, human = sum(r[1] for r in out), sum(r[2] for r in out)
-        out.append([Label(N_("Total")), agent, human, agent + human, _share(agent, agent + human),
+        out.append([LazyText(N_("Total")), agent, human, agent + human, _share(agent, agent + human),
                     sum(r[5] for r in out)])
         keys.append(TOTAL_KEY)
     return Table(N_("Rendez-vous pris par l'agent ou par le secrétariat"),
