@@ -13,6 +13,7 @@ from console.gateway import CallHandler
 from console.gateway import router as gateway_router
 from console.handoff import LiveCalls
 from console.handoff import router as handoff_router
+from console.i18n import install_translated_http_errors
 from console.manager import router as manager_router
 from console.pages import router as pages_router
 from console.secretary import install_secretary_console
@@ -33,6 +34,7 @@ def create_app(
         redoc_url=None,
     )
     mount_offline_docs(app)
+    install_translated_http_errors(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.redis = redis

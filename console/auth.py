@@ -15,7 +15,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlmodel import Session, select
 
-from console.i18n import language_of, tr
+from console.i18n import N_
 from escalation.queue import Secretary
 from escalation.queue_keys import QueueKeys
 from practice.models import Practice, Role, User, UserPractice
@@ -170,9 +170,9 @@ def optional_user(request: Request) -> ConsoleUser | None:
         return console_user(session, user)
 
 
-def current_user(request: Request, user: Annotated[ConsoleUser | None, Depends(optional_user)]) -> ConsoleUser:
+def current_user(user: Annotated[ConsoleUser | None, Depends(optional_user)]) -> ConsoleUser:
     if user is None:
-        raise HTTPException(status_code=401, detail=tr(language_of(request), "Connexion requise."))
+        raise HTTPException(status_code=401, detail=N_("Connexion requise."))
     return user
 
 
@@ -180,10 +180,9 @@ def require_role(*roles: str) -> Any:
     """A dependency that lets only these roles through (403 otherwise, 401 when not logged in)."""
     allowed = frozenset(roles)
 
-    def check(request: Request, user: Annotated[ConsoleUser, Depends(current_user)]) -> ConsoleUser:
+    def check(user: Annotated[ConsoleUser, Depends(current_user)]) -> ConsoleUser:
         if user.role not in allowed:
-            refusal = tr(language_of(request), "Votre rôle ne permet pas cette action.")
-            raise HTTPException(status_code=403, detail=refusal)
+            raise HTTPException(status_code=403, detail=N_("Votre rôle ne permet pas cette action."))
         return user
 
     return Depends(check)
@@ -207,8 +206,7 @@ async def csrf_protect(request: Request) -> None:
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else ""
     if data is None or not sent or not hmac.compare_digest(sent, data.csrf):
-        raise HTTPException(status_code=403,
-                            detail=tr(language_of(request), "Jeton CSRF manquant ou invalide : rechargez la page."))
+        raise HTTPException(status_code=403, detail=N_("Jeton CSRF manquant ou invalide : rechargez la page."))
 
 
 def _is_form(request: Request) -> bool:

@@ -16,9 +16,13 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from babel.messages.pofile import read_po
+from fastapi import FastAPI
+from fastapi.exception_handlers import http_exception_handler
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from starlette.requests import HTTPConnection
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
 
 from practice.i18n_marks import N_
 
@@ -211,3 +215,27 @@ def install_template_functions(environment: Any) -> None:
         languages=LANGUAGES,
     )
     environment.filters.update(decimal=_template_decimal, percent=_template_percent)
+
+
+def translated_detail(detail: Any, language: str) -> Any:
+    """An error's detail for a person: a French message (or `{"message", "errors"}`) in their language."""
+    if isinstance(detail, str):
+        return tr(language, detail)
+    if isinstance(detail, dict) and isinstance(detail.get("message"), str):
+        errors = [{**e, "message": tr(language, e["message"])} if isinstance(e.get("message"), str) else e
+                  for e in detail.get("errors", [])]
+        return {**detail, "message": tr(language, detail["message"]), **({"errors": errors} if errors else {})}
+    return detail
+
+
+def install_translated_http_errors(app: FastAPI) -> None:
+    """Every route's refusals (HTTPException details written in French) reach the person in their language."""
+    app.add_exception_handler(HTTPException, _translated_http_error)
+
+
+async def _translated_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    language = language_of(request)
+    if language != SOURCE_LANGUAGE:
+        exc = HTTPException(exc.status_code, translated_detail(exc.detail, language), exc.headers)
+    return await http_exception_handler(request, exc)

@@ -1,19 +1,17 @@
-"""Shared pieces of the manager's console: who may enter, the period and practice filters, translated errors."""
+"""Shared pieces of the manager's console: who may enter, the period and practice filters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import HTTPException, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import HTTPException
 from pydantic import Field
 
 from console.auth import ConsoleUser, require_role
-from console.i18n import N_, SOURCE_LANGUAGE, language_of, tr
+from console.i18n import N_
 from practice.models import Role
 
 MANAGER_ROLES = (Role.manager, Role.admin)
@@ -69,31 +67,3 @@ def practices_in_scope(user: ConsoleUser, practice_id: int | None) -> tuple[int,
         raise HTTPException(status_code=404, detail=N_("Cabinet introuvable."))
     return (practice_id,)
 
-
-def translated_detail(detail: Any, language: str) -> Any:
-    """An error's detail for a person: a French message (or `{"message", "errors"}`) in their language."""
-    if isinstance(detail, str):
-        return tr(language, detail)
-    if isinstance(detail, dict) and isinstance(detail.get("message"), str):
-        errors = [{**e, "message": tr(language, e["message"])} if isinstance(e.get("message"), str) else e
-                  for e in detail.get("errors", [])]
-        return {**detail, "message": tr(language, detail["message"]), **({"errors": errors} if errors else {})}
-    return detail
-
-
-class TranslatedRoute(APIRoute):
-    """A route whose refusals (HTTPException details, French) reach the person in the language they chose."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def translated(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except HTTPException as exc:
-                language = language_of(request)
-                if language == SOURCE_LANGUAGE:
-                    raise
-                raise HTTPException(exc.status_code, translated_detail(exc.detail, language), exc.headers) from exc
-
-        return translated

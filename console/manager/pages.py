@@ -15,14 +15,14 @@ from console.auth import CSRF_FIELD, ConsoleUser, OptionalUser, read_session
 from console.deps import EngineDep, SessionDep
 from console.i18n import N_, language_of, tr
 from console.manager import charts
-from console.manager.common import MANAGER_ROLES, TranslatedRoute
+from console.manager.common import MANAGER_ROLES
 from console.manager.reports import LEVELS_FR, OUTCOMES_FR, TABLE_NAMES, TOTAL_KEY, Reports
 from console.manager.reports_api import scoped_reports
 from console.manager.thresholds_api import threshold_store, thresholds_view
 from console.pages import templates
 from practice.models import AuditLog, Call, CallReview, Practice, Ticket, Turn, utc_now
 
-router = APIRouter(include_in_schema=False, route_class=TranslatedRoute)
+router = APIRouter(include_in_schema=False)
 SPEAKERS_FR = {"caller": N_("Appelant"), "agent": N_("Agent"), "secretary": N_("Secrétaire")}
 ACTIONS_FR = {"advise_15": N_("Orienter vers le 15"), "handoff": N_("Transfert à une secrétaire"),
               "callback": N_("Rappel"), "self_service": N_("Traité par l'agent")}

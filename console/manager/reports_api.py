@@ -15,7 +15,7 @@ from sqlmodel import Session
 from console.auth import ConsoleUser
 from console.deps import EngineDep, SessionDep
 from console.i18n import N_, language_of
-from console.manager.common import DbId, Manager, Period, TranslatedRoute, period, practices_in_scope
+from console.manager.common import DbId, Manager, Period, period, practices_in_scope
 from console.manager.reports import TABLE_NAMES, Reports, build_reports
 from console.manager.reports_sql import Scope
 from practice.models import Practice
@@ -46,7 +46,7 @@ class ReportsOut(BaseModel):
     tables: dict[str, ReportTable] = Field(description="Each table also exists as CSV: " + ", ".join(TABLE_NAMES))
 
 
-router = APIRouter(prefix="/api/manager/reports", tags=["manager: reports"], route_class=TranslatedRoute)
+router = APIRouter(prefix="/api/manager/reports", tags=["manager: reports"])
 PracticeQuery = Annotated[DbId | None, Query(description="One practice; none: every practice the user sees")]
 FromQuery = Annotated[date | None, Query(description="First local day (default: 30 days ago)")]
 ToQuery = Annotated[date | None, Query(description="Last local day, included (default: today)")]

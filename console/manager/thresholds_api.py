@@ -16,14 +16,14 @@ from sqlmodel import Session, col, select
 from console.auth import ConsoleUser, CsrfProtected
 from console.deps import EngineDep, SessionDep
 from console.i18n import N_, language_of, tr
-from console.manager.common import DbId, Manager, TranslatedRoute, period, practices_in_scope
+from console.manager.common import DbId, Manager, period, practices_in_scope
 from console.manager.fields import FieldInfo, threshold_fields
 from console.manager.whatif import EVAL_SET_PATH, Assessor, whatif
 from escalation.threshold_store import ConfigNotFound, ConfigStateError, ThresholdStore
 from escalation.thresholds import InvalidThresholds, parse_thresholds
 from practice.models import AuditLog, ConfigStatus, Practice, ThresholdConfig, User
 
-router = APIRouter(prefix="/api/manager/thresholds", tags=["manager: thresholds"], route_class=TranslatedRoute)
+router = APIRouter(prefix="/api/manager/thresholds", tags=["manager: thresholds"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not logged in"}, 403: {"description": "Not a manager or admin, or bad CSRF token"},
     404: {"description": "Unknown practice or version"},
@@ -178,7 +178,7 @@ def _eval_path(request: Request) -> Path:
 
 @contextmanager
 def domain_errors() -> Iterator[None]:
-    """The store's refusals as HTTP answers with French messages (`TranslatedRoute` translates them)."""
+    """The store's refusals as HTTP answers with French messages (the app's error handler translates them)."""
     try:
         yield
     except InvalidThresholds as exc:
