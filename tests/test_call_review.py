@@ -16,8 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from console.auth import ConsoleUser
-from console.manager.common import period
-from console.manager.review import reviewable_call
+from console.manager.common import call_in_scope, period
 from console.manager.whatif import Assessor, whatif
 from escalation.thresholds import Thresholds
 from practice import gdpr
@@ -189,8 +188,8 @@ def test_a_call_outside_the_users_practices_is_unknown_to_her(world: ConsoleWorl
         session.commit()
         scoped = ConsoleUser(id=world.users["manager"], username="m", full_name="M", role=Role.manager, skills=(),
                              practice_ids=(p1,))
-        assert reviewable_call(session, scoped, "a" * 32) is None
-        assert reviewable_call(session, scoped, "b" * 32) is not None
+        assert call_in_scope(session, scoped, "a" * 32) is None
+        assert call_in_scope(session, scoped, "b" * 32) is not None
     with client_as(world, "manager") as manager:
         assert manager.put(f"/api/manager/calls/{'c' * 32}/review", json={"level": "routine"}).status_code == 404
         assert _form(manager, "c" * 32, "routine").status_code == 404

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException
 from pydantic import Field
+from sqlmodel import Session
 
 from console.auth import ConsoleUser, require_role
 from console.i18n import N_
-from practice.models import Role
+from practice.models import Call, Role
 
 MANAGER_ROLES = (Role.manager, Role.admin)
 Manager = Annotated[ConsoleUser, require_role(*MANAGER_ROLES)]
@@ -67,3 +68,9 @@ def practices_in_scope(user: ConsoleUser, practice_id: int | None) -> tuple[int,
         raise HTTPException(status_code=404, detail=N_("Cabinet introuvable."))
     return (practice_id,)
 
+
+
+def call_in_scope(session: Session, user: ConsoleUser, call_id: str) -> Call | None:
+    """The call when it exists and belongs to a practice the user sees (else None: answered as unknown)."""
+    call = session.get(Call, call_id)
+    return call if call is not None and user.serves(call.practice_id) else None

@@ -15,12 +15,12 @@ from console.auth import CSRF_FIELD, ConsoleUser, OptionalUser, read_session
 from console.deps import EngineDep, SessionDep
 from console.i18n import N_, language_of, tr
 from console.manager import charts
-from console.manager.common import MANAGER_ROLES
+from console.manager.common import MANAGER_ROLES, call_in_scope
 from console.manager.reports import LEVELS_FR, OUTCOMES_FR, TABLE_NAMES, TOTAL_KEY, Reports
 from console.manager.reports_api import scoped_reports
 from console.manager.thresholds_api import threshold_store, thresholds_view
 from console.pages import templates
-from practice.models import AuditLog, Call, CallReview, Practice, Ticket, Turn, utc_now
+from practice.models import AuditLog, CallReview, Practice, Ticket, Turn, utc_now
 
 router = APIRouter(include_in_schema=False)
 SPEAKERS_FR = {"caller": N_("Appelant"), "agent": N_("Agent"), "secretary": N_("Secrétaire")}
@@ -119,8 +119,8 @@ def call_page(call_id: str, request: Request, user: OptionalUser, session: Sessi
     if (gate := _gate(request, user)) is not None:
         return gate
     assert user is not None
-    call = session.get(Call, call_id)
-    if call is None or not user.serves(call.practice_id):
+    call = call_in_scope(session, user, call_id)
+    if call is None:
         return HTMLResponse(tr(language_of(request), N_("Appel introuvable.")), status_code=404)
     turns = list(session.exec(select(Turn).where(Turn.call_id == call_id).order_by(col(Turn.seq))))
     ticket = session.get(Ticket, call_id)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from console.auth import CSRF_FIELD, ConsoleUser, CsrfProtected, OptionalUser, read_session
 from console.deps import SessionDep
 from console.i18n import language_of, tr
-from console.manager.common import MANAGER_ROLES, Manager
+from console.manager.common import MANAGER_ROLES, Manager, call_in_scope
 from console.pages import templates
 from escalation.triage.models import LEVELS
 from practice.models import AuditLog, Call, CallReview, utc_now
@@ -57,12 +57,6 @@ class CallReviewView(BaseModel):
 # --- the review itself ------------------------------------------------------------------------------------
 
 
-def reviewable_call(session: Session, user: ConsoleUser, call_id: str) -> Call | None:
-    """The call when it exists and belongs to a practice the user sees (else None: answered as unknown)."""
-    call = session.get(Call, call_id)
-    return call if call is not None and user.serves(call.practice_id) else None
-
-
 def save_review(session: Session, user: ConsoleUser, call: Call, level: str) -> CallReview:
     """Retain `level` for the call (replacing an earlier review) and audit who changed what; committed."""
     review = session.get(CallReview, call.id)
@@ -93,8 +87,6 @@ def level_problem(language: str, level: str) -> str | None:
     return tr(language, "Niveau inconnu : choisissez urgence vitale, urgent ou courant.")
 
 
-
-
 # --- the page's form ----------------------------------------------------------------------------------------
 
 
@@ -121,7 +113,7 @@ def review_from_page(call_id: CallId, request: Request, user: OptionalUser, sess
     if (gate := _page_gate(request, user, call_id)) is not None:
         return gate
     assert user is not None
-    call = reviewable_call(session, user, call_id)
+    call = call_in_scope(session, user, call_id)
     if call is None:
         return HTMLResponse(tr(language_of(request), "Appel introuvable."), status_code=404)
     if (problem := level_problem(language_of(request), level)) is not None:
@@ -134,7 +126,7 @@ def review_from_page(call_id: CallId, request: Request, user: OptionalUser, sess
 
 
 def _api_call(request: Request, session: Session, user: ConsoleUser, call_id: str) -> Call:
-    call = reviewable_call(session, user, call_id)
+    call = call_in_scope(session, user, call_id)
     if call is None:
         raise HTTPException(404, detail=tr(language_of(request), "Appel introuvable."))
     return call
