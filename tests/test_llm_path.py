@@ -298,7 +298,13 @@ def test_permanence_call_books_through_the_remote_model(tmp_path: Path) -> None:
 def test_permanence_call_with_the_model_down_is_answered_offline(tmp_path: Path) -> None:
     report = permanence_call(tmp_path, refused_url(), VOICE_BOOKING[:1])
     [turn] = report["turns"]
-    assert "Martin" in turn["agent_text"] and report["ticket"] is None
+    # Whisper base hears espeak-ng's "rendez-vous" badly, and how the sentence is cut at its pauses (one decode or
+    # two) depends on timing: the offline engine then reads a booking with Dr Martin or a message to pass on.
+    # Either is its answer; the technical fallback line, a hand-off or a slow reply is the failure looked for.
+    offline_answers = ("Dr Claire Martin", prompts.text("message_ask_name", "fr"))
+    assert any(answer in turn["agent_text"] for answer in offline_answers), turn
+    assert prompts.text("technical_fallback", "fr") not in turn["agent_text"]
+    assert report["ticket"] is None and not report["escalated"]
     assert turn["voice_to_voice_ms"] < 5000
 
 
