@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 from practice.models import Appointment, AuditLog, Call, CallReview, Patient, Ticket, TicketEvent, Turn
@@ -29,6 +30,7 @@ class ErasureCounts:
     tickets: int = 0
     ticket_events: int = 0
     audit_notes: int = 0
+    call_reviews: int = 0
 
 
 def find_patients(session: Session, *, phone: str = "", name: str = "", birth_date: date | None = None,
@@ -92,7 +94,7 @@ def erase_patient(session: Session, patient_id: int) -> ErasureCounts:
     counts.tickets = _blank_tickets(session, ids)
     counts.ticket_events = _blank_events(session, ids)
     counts.audit_notes = _blank_audit_notes(session, ids)
-    _delete_reviews(session, ids)
+    counts.call_reviews = _delete_reviews(session, ids)
     for call in calls:
         call.caller_number, call.patient_id = "", None
         session.add(call)
@@ -133,9 +135,10 @@ def _blank_events(session: Session, call_ids: list[str]) -> int:
     return len(rows)
 
 
-def _delete_reviews(session: Session, call_ids: list[str]) -> None:
+def _delete_reviews(session: Session, call_ids: list[str]) -> int:
     """The level a manager retained for these calls goes with their transcripts (nothing left to replay)."""
-    session.execute(sa.delete(CallReview).where(col(CallReview.call_id).in_(call_ids)))
+    result = session.execute(sa.delete(CallReview).where(col(CallReview.call_id).in_(call_ids)))
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def _blank_audit_notes(session: Session, call_ids: list[str]) -> int:

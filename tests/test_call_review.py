@@ -349,6 +349,7 @@ def test_a_patients_export_holds_the_review_and_her_erasure_removes_it(world: Co
         assert [(r["call_id"], r["level"]) for r in export.json()["call_reviews"]] == [(call_id, "routine")]
         erased = admin.post(f"/api/admin/patients/{patient_id}/erase", json={"confirm": "EFFACER"})
         assert erased.status_code == 200, erased.text
+        assert erased.json()["erased"]["call_reviews"] == 1
     assert _review_of(world, call_id) is None
     assert _review_of(world, "b" * 32) is not None  # another caller's reviewed call is untouched
     with Session(world.engine) as session:

@@ -163,7 +163,7 @@ def test_erasure_leaves_nothing_identifying(world: ConsoleWorld, admin: TestClie
     answer = admin.post(f"/api/admin/patients/{seeded.patient_id}/erase", json={"confirm": "EFFACER"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["erased"] == {"appointments": 1, "calls": 2, "turns": 2, "tickets": 2, "ticket_events": 2,
-                                       "audit_notes": 1}
+                                       "audit_notes": 1, "call_reviews": 0}
     everything = database_text(world.engine)
     for secret in SENSITIVE:
         assert secret not in everything, secret
