@@ -9,7 +9,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -222,9 +222,10 @@ def reception_services(engine: Engine, settings: Settings, *, demo: bool, now: d
 
 
 def run_call(
-    request: CallRequest, *, settings: Settings, app_factory: AppFactory, stack_config: StackConfig | None = None
+    request: CallRequest, *, settings: Settings, app_factory: AppFactory, stack_config: StackConfig | None = None,
+    admit: Callable[[Mapping[str, str]], bool] | None = None, token: str = "",
 ) -> CallReport:
-    """Place the call and return its report (writes `--out-audio` if asked)."""
+    """Place the call and return its report (writes `--out-audio` if asked); `token` is what `admit` checks."""
     turns = caller_audio(request.turns, request.language)
     with tempfile.TemporaryDirectory(prefix="permanence-call-") as tmp:
         engine, practice = _engine(request, settings, Path(tmp))
@@ -232,11 +233,11 @@ def run_call(
         stack = build_voice_stack(stack_config or StackConfig(
             data_dir=settings.data_dir, whisper_model=settings.whisper_model, piper_voice=settings.piper_voice))
         stack.reception = reception_services(engine, settings, demo=request.demo, now=request.now)
-        runner = CallRunner(stack=stack, store=SqlCallStore(engine), on_call_end=inbox.put,
+        runner = CallRunner(stack=stack, store=SqlCallStore(engine), on_call_end=inbox.put, admit=admit,
                             options=CallOptions(clock_speed=request.speed, language=request.language))
         with serving(app_factory(engine, runner)) as base:
             client = PhoneClient(f"{base}/media-stream", speed=request.speed, caller=request.caller,
-                                 practice=practice, language=request.language)
+                                 practice=practice, language=request.language, token=token)
             result = asyncio.run(client.call(turns))
             summary = inbox.wait(result.stream_sid, timeout=20)
         engine.dispose()

@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -135,12 +135,14 @@ class CallRunner:
         options: CallOptions | None = None,
         on_call_end: Callable[[CallSummary], None] | None = None,
         live_calls: LiveCallRegistry | None = None,
+        admit: Callable[[Mapping[str, str]], bool] | None = None,
     ) -> None:
         self.stack = stack
         self.store = store
         self.options = options or CallOptions()
         self.on_call_end = on_call_end
         self.live_calls = live_calls  # hand-off: a secretary can be bridged into a registered call
+        self.admit = admit  # checks the `start` event's customParameters (the carrier's token); None admits all
 
     async def __call__(self, socket: MessageSocket) -> None:
         await self.run(socket)
@@ -150,6 +152,10 @@ class CallRunner:
         stream = InboundStream(self.options.limits)
         start = await self._await_start(socket, stream)
         if start is None:
+            return None
+        if self.admit is not None and not self.admit(start.start.custom_parameters):
+            log.warning("media stream refused: no valid token in the start event")
+            await _close_quietly(socket, CloseCode.POLICY_VIOLATION, "not authorised")
             return None
         call = await self._open_call(start)
         live = _LiveCall(self, socket, stream, call)

@@ -187,6 +187,7 @@ class PhoneClient:
     caller: str = ""
     practice: str = ""
     language: str = "fr"
+    token: str = ""  # start.customParameters["token"]: the carrier's or one the console signed
     reply_timeout_s: float = 20.0
     settle_s: float = 0.7
     think_s: float = 0.4
@@ -207,7 +208,7 @@ class PhoneClient:
                 await asyncio.wait({receiver}, timeout=5)
 
     def _parameters(self) -> dict[str, str]:
-        params = {"caller": self.caller, "practice": self.practice, "language": self.language}
+        params = {"caller": self.caller, "practice": self.practice, "language": self.language, "token": self.token}
         return {k: v for k, v in params.items() if v}
 
     async def _converse(self, line: PhoneLine, turns: list[CallerTurn]) -> PhoneCallResult:

@@ -15,6 +15,7 @@ from console.handoff import LiveCalls
 from console.handoff import router as handoff_router
 from console.i18n import install_translated_http_errors
 from console.manager import router as manager_router
+from console.media_admission import MediaStreamAdmission
 from console.pages import router as pages_router
 from console.secretary import install_secretary_console
 from console.softphone import router as softphone_router
@@ -41,6 +42,7 @@ def create_app(
     app.state.call_handler = call_handler
     app.state.live_calls = live_calls  # calls a secretary can be bridged into (embedded mode)
     app.state.live_rooms = None  # LiveKit mode: a RoomDirectory naming each call's room
+    app.state.media_admission = MediaStreamAdmission.from_settings(settings)  # signs the softphone's token
     app.include_router(health.router)
     app.include_router(practices.router)
     app.include_router(pages_router)

@@ -94,6 +94,7 @@ def call(
 
     from agent.call_command import CallRequest, ordered_turns, render_text, run_call
     from console.app import create_app
+    from console.media_admission import MediaStreamAdmission
     from practice.settings import Settings
 
     if not say and not audio:
@@ -105,8 +106,10 @@ def call(
                           out_audio=out_audio, demo=demo_db, caller=caller or "", speed=speed,
                           now=_local_time(at, settings.tz) if at else None)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    report = run_call(request, settings=settings, app_factory=lambda engine, runner: create_app(
-        settings=settings, engine=engine, redis=redis, call_handler=runner))
+    admission = MediaStreamAdmission.from_settings(settings)  # the call is this console's own client
+    report = run_call(request, settings=settings, admit=admission, token=admission.client_token(),
+                      app_factory=lambda engine, runner: create_app(settings=settings, engine=engine, redis=redis,
+                                                                   call_handler=runner))
     typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else render_text(report))
 
 

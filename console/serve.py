@@ -20,6 +20,7 @@ from console.auth import MissingSecretKey, resolve_secret_key
 from console.gateway import CallHandler
 from console.handoff import LiveCalls
 from console.maintenance import QueueMaintenance
+from console.media_admission import MediaStreamAdmission
 from escalation.live_rooms import RedisRoomDirectory
 from practice.db import make_engine, migrate
 from practice.demo import DEMO_PASSWORD, seed_demo
@@ -102,7 +103,10 @@ def _call_handler(settings: Settings, engine: Engine, redis: Redis) -> tuple[Cal
     live_calls = _live_calls(stack, engine, redis)
     if stack.reception is not None:  # LLM_BASE_URL + LLM_MODEL: a remote model, the offline engine as fallback
         stack.reception.make_dialog = dialog_factory(RemoteLLMConfig.from_settings(settings))
-    return CallRunner(stack=stack, store=SqlCallStore(engine), live_calls=live_calls), live_calls
+    admission = MediaStreamAdmission.from_settings(settings)
+    if not admission.carrier_token_set and not admission.open_to_all:
+        log.warning("MEDIA_STREAM_TOKEN is not set: carrier calls on /media-stream are refused (the softphone works)")
+    return CallRunner(stack=stack, store=SqlCallStore(engine), live_calls=live_calls, admit=admission), live_calls
 
 
 def _live_calls(stack: VoiceStack, engine: Engine, redis: Redis) -> LiveCallRegistry:

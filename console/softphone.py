@@ -24,5 +24,6 @@ def softphone(request: Request, session: SessionDep, user: OptionalUser) -> Resp
         return RedirectResponse("/login?next=/softphone", status_code=303)
     practices = [p for p in session.exec(select(Practice).order_by(Practice.name))
                  if user is None or user.serves(p.id)]
-    context = {"practices": practices, "demo": demo, "caller": DEMO_CALLER if demo else ""}
+    token = request.app.state.media_admission.client_token(user.id if user is not None else None)
+    context = {"practices": practices, "demo": demo, "caller": DEMO_CALLER if demo else "", "token": token}
     return templates.TemplateResponse(request, "softphone.html", context)

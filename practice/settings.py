@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, alias="PERMANENCE_PORT")
     secret_key: str = Field(default="", alias="PERMANENCE_SECRET_KEY")
     demo_mode: bool = Field(default=False, alias="PERMANENCE_DEMO")
+    media_stream_token: str = Field(default="", alias="MEDIA_STREAM_TOKEN")  # the carrier's start.customParameters
     livekit_url: str = Field(default="", alias="LIVEKIT_URL")
     livekit_api_key: str = Field(default="", alias="LIVEKIT_API_KEY")
     livekit_api_secret: str = Field(default="", alias="LIVEKIT_API_SECRET")

@@ -23,8 +23,9 @@ FAKE_MIC = ["--use-fake-device-for-media-stream", "--autoplay-policy=no-user-ges
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("softphone-demo")
+    # a carrier token is set: the browser's calls get through only with the token its page was signed
     env = {"PERMANENCE_DATA_DIR": str(data_dir), "DATABASE_URL": "", "REDIS_URL": "redis://127.0.0.1:6379/13",
-           "PERMANENCE_SECRET_KEY": ""}
+           "PERMANENCE_SECRET_KEY": "", "MEDIA_STREAM_TOKEN": "browser-test-carrier-token"}
     with running_server("demo", env=env) as url:
         yield url
 

@@ -31,6 +31,7 @@ from agent.minimal_dialog import AcknowledgeLLM
 from agent.transports.media_stream import CarrierMessages, OutboundMark, StreamLimits, parse_outbound, split_frames
 from agent.voice_stack import load_vad
 from console.app import create_app
+from console.media_admission import MediaStreamAdmission
 from escalation.triage import TriageEngine
 from practice.db import make_engine, migrate
 from practice.demo import seed_demo
@@ -109,13 +110,16 @@ class Server:
         self.url, self.inbox = url, inbox
 
 
-def start_server(db: Engine, runner_stack: VoiceStack | None, options: CallOptions | None = None) -> Any:
+def start_server(db: Engine, runner_stack: VoiceStack | None, options: CallOptions | None = None, *,
+                 settings: Settings | None = None) -> Any:
+    """The console app serving the runner; with `settings`, the runner admits calls as `permanence serve` does."""
     inbox = SummaryInbox()
     runner = None
+    admit = MediaStreamAdmission.from_settings(settings) if settings is not None else None
     if runner_stack is not None:
-        runner = CallRunner(stack=runner_stack, store=SqlCallStore(db), on_call_end=inbox.put,
+        runner = CallRunner(stack=runner_stack, store=SqlCallStore(db), on_call_end=inbox.put, admit=admit,
                             options=options or CallOptions(playout_lead_s=None, start_timeout_s=2.0))
-    settings = Settings(_env_file=None, PERMANENCE_DEMO=True)
+    settings = settings or Settings(_env_file=None, PERMANENCE_DEMO=True)
     app = create_app(settings=settings, engine=db, redis=Redis.from_url("redis://127.0.0.1:6379/15"),
                      call_handler=runner)
     return serving(app), inbox
@@ -345,3 +349,55 @@ async def test_a_caller_who_never_speaks_is_prompted_then_hung_up_on(db: Engine)
     assert any("ne vous entends pas" in line for line in agent)
     assert any("raccrocher" in line for line in agent)
     assert summary.outcome == "abandoned"
+
+
+# --- who may call: the carrier's token (start.customParameters), or a token the console signed -----------------
+
+PRODUCTION = Settings(_env_file=None, PERMANENCE_DEMO=False, PERMANENCE_SECRET_KEY="gateway-test-secret",
+                      MEDIA_STREAM_TOKEN="carrier-shared-token")
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong-token", "carrier-shared-token-and-more",
+                                   MediaStreamAdmission(secret_key="another-secret").client_token(3)])
+async def test_a_start_without_the_carrier_token_is_refused_before_any_call_exists(db: Engine,
+                                                                                   token: str | None) -> None:
+    server, _ = start_server(db, stack(), settings=PRODUCTION)
+    carrier = CarrierMessages("MZ" + uuid.uuid4().hex)
+    params = {"caller": "+33612345678"} | ({} if token is None else {"token": token})
+    with server as base:
+        async with connect(f"{base}/media-stream") as ws:
+            await ws.send(carrier.connected())
+            await ws.send(carrier.start(params))
+            assert await close_of(ws) == (1008, "not authorised")
+    assert calls(db) == []  # refused before the call opened: no greeting, no record
+
+
+@pytest.mark.parametrize("who", ["carrier", "softphone"])
+async def test_the_carrier_token_or_a_console_signed_token_opens_the_call(db: Engine, who: str) -> None:
+    server, inbox = start_server(db, stack(), settings=PRODUCTION)
+    with server as base:
+        page_token = MediaStreamAdmission.from_settings(PRODUCTION).client_token(7)
+        token = "carrier-shared-token" if who == "carrier" else page_token
+        carrier = CarrierMessages("MZ" + uuid.uuid4().hex)
+        async with connect(f"{base}/media-stream") as ws:
+            await ws.send(carrier.start({"caller": "+33612345678", "token": token}))
+            await until_mark(ws)  # the greeting
+            await ws.send(carrier.stop())
+            assert (await close_of(ws))[0] == 1000
+        await wait_summary(inbox, carrier.stream_sid)
+    [call] = calls(db)
+    assert call.caller_number == "+33612345678"
+
+
+def test_admission_rules() -> None:
+    signed = MediaStreamAdmission(secret_key="k")
+    assert signed({"token": signed.client_token(1)}) and signed({"token": signed.client_token()})
+    assert not signed({}) and not signed({"token": "k"})
+    expired = MediaStreamAdmission(secret_key="k", max_age_s=-1)
+    assert not expired({"token": signed.client_token(1)})
+    demo = Settings(_env_file=None, PERMANENCE_DEMO=True, PERMANENCE_SECRET_KEY="k")
+    assert MediaStreamAdmission.from_settings(demo)({})  # the demo without a carrier token: open
+    with_token = MediaStreamAdmission.from_settings(demo.model_copy(update={"media_stream_token": "t"}))
+    assert not with_token({}) and with_token({"token": "t"})
+    production = MediaStreamAdmission.from_settings(Settings(_env_file=None, PERMANENCE_SECRET_KEY="k"))
+    assert not production({}) and not production({"token": ""}) and not production.carrier_token_set

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -11,10 +12,13 @@ from redis import Redis
 from sqlalchemy.engine import Engine
 
 from console.app import create_app
+from console.media_admission import MediaStreamAdmission
 from tests.console_fixtures import CSRF_INPUT, PASSWORD, ConsoleWorld, console_settings, make_console
 from tests.queue_fixtures import drop_prefix, shared_redis  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
+
+TOKEN = re.compile(r'<form id="call-form"[^>]*data-token="([^"]+)"')
 
 
 @pytest.fixture
@@ -45,6 +49,10 @@ def test_a_logged_in_secretary_calls_only_her_practices(world: ConsoleWorld) -> 
     assert page.status_code == 200
     assert f"cab-0-{world.tag}" in page.text and f"cab-1-{world.tag}" not in page.text
     assert 'value=""' in page.text.split('id="caller"')[1].split(">")[0], "no demo number outside demo mode"
+    token = TOKEN.search(page.text)
+    assert token, "the page carries the token its calls need"
+    admission = MediaStreamAdmission.from_settings(world.app.state.settings)
+    assert not admission({}) and admission({"token": html.unescape(token.group(1))})
 
 
 def test_in_demo_mode_the_page_is_open_and_its_scripts_are_served(engine: Engine, shared_redis: Redis) -> None:  # noqa: F811

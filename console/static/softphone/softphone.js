@@ -171,6 +171,7 @@
       practice: form.practice.value,
       language: form.language.value,
       'permanence.events': 'transcript,triage,state',
+      token: form.dataset.token || '',
     };
     this.streamSid = randomSid('MZ');
     this.callSid = randomSid('CA');
