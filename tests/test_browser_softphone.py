@@ -129,3 +129,22 @@ def test_a_refused_or_absent_microphone_gets_a_french_message(
         page.screenshot(path=str(SCREENSHOTS / f"softphone-microphone-{case}.png"), full_page=True)
         browser.close()
 
+
+
+def test_a_call_from_a_page_whose_token_is_no_longer_valid_is_refused_with_a_message(
+    demo_url: str, caller_wav: Path
+) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    args = [*FAKE_MIC, "--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={caller_wav}"]
+    with playwright.sync_playwright() as p:
+        browser = _launch(p, args)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+        page.goto(demo_url + "/softphone")
+        page.eval_on_selector("#call-form", "form => { form.dataset.token = form.dataset.token + 'x'; }")
+        page.click("#call")
+        alert = page.get_by_role("alert")
+        alert.wait_for(state="visible", timeout=15_000)
+        assert alert.inner_text() == "Appel refusé : cette page a expiré. Rechargez-la, puis appelez à nouveau."
+        assert page.is_enabled("#call") and page.is_disabled("#hangup")
+        assert page.locator("#transcript li.agent").count() == 0  # refused before the greeting
+        browser.close()

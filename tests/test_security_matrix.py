@@ -68,7 +68,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/api/practices/{practice_id}/practitioners"): PUBLIC,
     ("MOUNT", "/static/console"): STATIC,
     ("MOUNT", "/static/swagger-ui"): STATIC,
-    # the carriers' media stream: authenticated by the network edge (SIP trunk / Twilio), not by a console login
+    # the carriers' media stream: no console login; the start event's token is checked (tests/test_gateway.py)
     ("WS", "/media-stream"): Policy("websocket"),
     # the secretary's console
     ("GET", "/api/me"): api(VIEW),

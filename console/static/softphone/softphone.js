@@ -224,6 +224,9 @@
   };
 
   function closeText(ev) {
+    if (ev.code === 1008 && ev.reason === 'not authorised') {  // the page's token is older than a session
+      return t("Appel refusé : cette page a expiré. Rechargez-la, puis appelez à nouveau.");
+    }
     return ev.reason ? t('La communication a été interrompue (code {code} : {reason}).', { code: ev.code, reason: ev.reason })
       : t('La communication a été interrompue (code {code}).', { code: ev.code });
   }
