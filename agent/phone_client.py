@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from agent.audio import mulaw_decode
+from agent.call_runner import EVENTS_PARAMETER
 from agent.transports.media_stream import (
     FRAME_BYTES,
     MULAW_RATE,
@@ -26,6 +28,7 @@ from agent.transports.media_stream import decode_payload as _decode
 
 SILENCE = b"\xff" * FRAME_BYTES
 FRAME_S = FRAME_BYTES / MULAW_RATE
+STATE_EVENT = "permanence.state"  # the agent's state, asked for in the start event
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class PhoneLine:
         self.closed = asyncio.Event()
         self.close_code: int | None = None
         self.close_reason = ""
+        self.agent_state = ""  # from the server's permanence.state events: "speaking" until a reply has played
 
     # -- sending --------------------------------------------------------------------------------------------
 
@@ -137,7 +141,9 @@ class PhoneLine:
 
     def _on_message(self, raw: str) -> None:
         event = parse_outbound(raw)
-        if isinstance(event, OutboundMedia):
+        if event is None and raw.startswith(f'{{"event":"{STATE_EVENT}"'):
+            self._on_state(raw)
+        elif isinstance(event, OutboundMedia):
             self._on_media(event)
         elif isinstance(event, OutboundMark):
             self._schedule_ack(event.mark.name)
@@ -153,6 +159,12 @@ class PhoneLine:
                 self.reply_started_at = now
             self.segments[-1].extend(data)
             self._play_until = max(self._play_until, now) + len(data) / MULAW_RATE / self.speed
+
+    def _on_state(self, raw: str) -> None:
+        with contextlib.suppress(ValueError, AttributeError):
+            state = json.loads(raw)["state"].get("agent")
+            if isinstance(state, str):
+                self.agent_state = state
 
     def _schedule_ack(self, name: str) -> None:
         delay = max(0.0, self._play_until - time.time())
@@ -175,7 +187,8 @@ class PhoneLine:
 
     @property
     def quiet(self) -> bool:
-        return not self._pending_marks and time.time() >= self._play_until
+        """Nothing left to play, and the agent is not between two sentences of one reply."""
+        return not self._pending_marks and time.time() >= self._play_until and self.agent_state != "speaking"
 
 
 @dataclass
@@ -208,7 +221,8 @@ class PhoneClient:
                 await asyncio.wait({receiver}, timeout=5)
 
     def _parameters(self) -> dict[str, str]:
-        params = {"caller": self.caller, "practice": self.practice, "language": self.language, "token": self.token}
+        params = {"caller": self.caller, "practice": self.practice, "language": self.language, "token": self.token,
+                  EVENTS_PARAMETER: "state"}  # a slow sentence must not read as the end of a reply
         return {k: v for k, v in params.items() if v}
 
     async def _converse(self, line: PhoneLine, turns: list[CallerTurn]) -> PhoneCallResult:
