@@ -45,7 +45,7 @@ class AudioWorld:
     settings: Settings
 
     def call(self, lines: list[str], *, language: str = "en", now: datetime | None = None) -> CallReport:
-        request = CallRequest(turns=[("say", line) for line in lines], caller=CALLER, speed=2.0, language=language,
+        request = CallRequest(turns=[("say", line) for line in lines], caller=CALLER, speed=1.0, language=language,
                               now=now or next_open_morning())  # never the hour CI happens to run at
         redis = Redis.from_url(REDIS_URL)
         return run_call(request, settings=self.settings, app_factory=lambda engine, runner: create_app(
