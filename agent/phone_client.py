@@ -186,6 +186,11 @@ class PhoneLine:
             self._ack(name)
 
     @property
+    def playing_until(self) -> float:
+        """When the agent audio received so far will have played (wall clock)."""
+        return self._play_until
+
+    @property
     def quiet(self) -> bool:
         """Nothing left to play, and the agent is not between two sentences of one reply."""
         return not self._pending_marks and time.time() >= self._play_until and self.agent_state != "speaking"
@@ -256,12 +261,17 @@ class PhoneClient:
             return 0.0
         if timing is not None:
             timing.first_agent_audio = line.reply_started_at
-        await self._settle(line, deadline)
+        await self._settle(line)
         return (line.agent_media_count - count) * FRAME_S
 
-    async def _settle(self, line: PhoneLine, deadline: float) -> None:
+    async def _settle(self, line: PhoneLine) -> None:
+        """Until the reply has played and the line stayed quiet; a reply that stalls longer than the reply timeout
+        is taken as over (however long the reply itself: an after-hours greeting lasts over 30 s)."""
         settle = self.settle_s / line.speed
-        while time.monotonic() < deadline + 30 and not line.closed.is_set():
-            if line.quiet and time.time() - line.last_agent_media >= settle:
+        while not line.closed.is_set():
+            now = time.time()
+            if line.quiet and now - line.last_agent_media >= settle:
+                return
+            if now - max(line.last_agent_media, line.playing_until) > self.reply_timeout_s:
                 return
             await asyncio.sleep(0.01)
