@@ -141,7 +141,7 @@ class PhoneLine:
 
     def _on_message(self, raw: str) -> None:
         event = parse_outbound(raw)
-        if event is None and raw.startswith(f'{{"event":"{STATE_EVENT}"'):
+        if event is None:
             self._on_state(raw)
         elif isinstance(event, OutboundMedia):
             self._on_media(event)
@@ -161,8 +161,10 @@ class PhoneLine:
             self._play_until = max(self._play_until, now) + len(data) / MULAW_RATE / self.speed
 
     def _on_state(self, raw: str) -> None:
-        with contextlib.suppress(ValueError, AttributeError):
-            state = json.loads(raw)["state"].get("agent")
+        """The agent's state from a `permanence.state` event; any other message a carrier would not read is ignored."""
+        with contextlib.suppress(ValueError, AttributeError, KeyError, TypeError):
+            message = json.loads(raw)
+            state = message["state"].get("agent") if message.get("event") == STATE_EVENT else None
             if isinstance(state, str):
                 self.agent_state = state
 
