@@ -24,7 +24,7 @@ from practice.settings import Settings
 
 def create_app(
     *, settings: Settings, engine: Engine, redis: Redis, call_handler: CallHandler | None = None,
-    live_calls: LiveCalls | None = None,
+    live_calls: LiveCalls | None = None, media_admission: MediaStreamAdmission | None = None,
 ) -> FastAPI:
     """Build the app around the clients the composition root created (no call handler: calls get 1013)."""
     app = FastAPI(
@@ -42,7 +42,8 @@ def create_app(
     app.state.call_handler = call_handler
     app.state.live_calls = live_calls  # calls a secretary can be bridged into (embedded mode)
     app.state.live_rooms = None  # LiveKit mode: a RoomDirectory naming each call's room
-    app.state.media_admission = MediaStreamAdmission.from_settings(settings)  # signs the softphone's token
+    # signs the softphone's token; the composition root gives the one its call runner checks with
+    app.state.media_admission = media_admission or MediaStreamAdmission.from_settings(settings)
     app.include_router(health.router)
     app.include_router(practices.router)
     app.include_router(pages_router)

@@ -109,7 +109,7 @@ def call(
     admission = MediaStreamAdmission.from_settings(settings)  # the call is this console's own client
     report = run_call(request, settings=settings, admit=admission, token=admission.client_token(),
                       app_factory=lambda engine, runner: create_app(settings=settings, engine=engine, redis=redis,
-                                                                   call_handler=runner))
+                                                                   call_handler=runner, media_admission=admission))
     typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else render_text(report))
 
 

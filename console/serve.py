@@ -45,8 +45,10 @@ def run_server(*, host: str | None, port: int | None, seed_demo: bool) -> None:
     if seed_demo:
         _seed(engine, settings)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    handler, live_calls = _call_handler(settings, engine, redis)
-    app = create_app(settings=settings, engine=engine, redis=redis, call_handler=handler, live_calls=live_calls)
+    admission = MediaStreamAdmission.from_settings(settings)
+    handler, live_calls = _call_handler(settings, engine, redis, admission)
+    app = create_app(settings=settings, engine=engine, redis=redis, call_handler=handler, live_calls=live_calls,
+                     media_admission=admission)
     app.state.live_rooms = RedisRoomDirectory(redis)  # LiveKit mode: rooms published by the worker
     maintenance = QueueMaintenance(app.state.queue, redis, engine)
     maintenance.start()
@@ -85,7 +87,8 @@ def _banner(settings: Settings) -> None:
         print(f"Appelez l'agent depuis le navigateur : http://localhost:{settings.port}/softphone", flush=True)
 
 
-def _call_handler(settings: Settings, engine: Engine, redis: Redis) -> tuple[CallHandler | None, LiveCalls | None]:
+def _call_handler(settings: Settings, engine: Engine, redis: Redis,
+                  admission: MediaStreamAdmission) -> tuple[CallHandler | None, LiveCalls | None]:
     """The agent's call runner behind /media-stream and its live calls (for the hand-off); (None, None) if the
     models cannot load (calls are then refused with 1013)."""
     from agent.call_runner import CallRunner
@@ -103,7 +106,6 @@ def _call_handler(settings: Settings, engine: Engine, redis: Redis) -> tuple[Cal
     live_calls = _live_calls(stack, engine, redis)
     if stack.reception is not None:  # LLM_BASE_URL + LLM_MODEL: a remote model, the offline engine as fallback
         stack.reception.make_dialog = dialog_factory(RemoteLLMConfig.from_settings(settings))
-    admission = MediaStreamAdmission.from_settings(settings)
     if not admission.carrier_token_set and not admission.open_to_all:
         log.warning("MEDIA_STREAM_TOKEN is not set: carrier calls on /media-stream are refused (the softphone works)")
     return CallRunner(stack=stack, store=SqlCallStore(engine), live_calls=live_calls, admit=admission), live_calls
